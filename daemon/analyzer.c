@@ -1,0 +1,199 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/analyzer.h"
+#include "daemon/frag_table.h"
+#include "store/flowstate.h"
+
+struct analyzer {
+	struct flow_table	*flows;
+	struct frag_table	 frags;
+	struct analyzer_stats	 st;
+};
+
+struct analyzer *
+analyzer_new(void)
+{
+	struct analyzer *a = calloc(1, sizeof(*a));
+
+	if (a == NULL)
+		return NULL;
+	if ((a->flows = flow_table_new()) == NULL) {
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void
+analyzer_free(struct analyzer *a)
+{
+	if (a == NULL)
+		return;
+	flow_table_free(a->flows);
+	free(a);
+}
+
+const struct analyzer_stats *
+analyzer_stats(const struct analyzer *a)
+{
+	return &a->st;
+}
+
+struct flow_table *
+analyzer_flows(struct analyzer *a)
+{
+	return a->flows;
+}
+
+uint64_t
+analyzer_malformed_total(const struct analyzer_stats *st)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < WHY_COUNT; i++)
+		n += st->malformed[i];
+	return n;
+}
+
+static void
+flow_touch(struct flow *f, int64_t ts_us, int created)
+{
+	if (created || ts_us < f->first_us)
+		f->first_us = ts_us;
+	if (created || ts_us > f->last_us)
+		f->last_us = ts_us;
+}
+
+/* Account one packet of tuple t (with IP length bytes) to its flow. */
+static struct flow *
+account(struct analyzer *a, const struct tuple *t, uint32_t bytes,
+    int64_t ts_us, int *back)
+{
+	struct flow_key k;
+	int from_a, created;
+	struct flow *f;
+
+	flow_key_make(t, &k, &from_a);
+	if ((f = flow_table_get(a->flows, &k, from_a, &created)) == NULL) {
+		a->st.nomem++;
+		return NULL;
+	}
+	*back = from_a != f->src_is_a;
+	f->pkts[*back]++;
+	f->bytes[*back] += bytes;
+	flow_touch(f, ts_us, created);
+	return f;
+}
+
+static void
+tcp_track(struct flow *f, uint8_t flags, int back)
+{
+	uint8_t synack = flags & (TCP_SYN | TCP_ACK);
+
+	if (!back && synack == TCP_SYN)
+		f->tcp |= FT_TCP_SYN;
+	else if (back && synack == (TCP_SYN | TCP_ACK))
+		f->tcp |= FT_TCP_SYNACK;
+	else if (back && (flags & TCP_RST) && (f->tcp & FT_TCP_SYN) &&
+	    !(f->tcp & FT_TCP_SYNACK))
+		f->tcp |= FT_TCP_RST_SYN;
+}
+
+/*
+ * An ICMP error belongs to the flow of the packet it quotes. The quote is
+ * the packet as its sender sent it, so when the flow was never seen it is
+ * created with the quoted source as its src.
+ */
+static void
+icmp_error(struct analyzer *a, const struct decoded *d, int64_t ts_us)
+{
+	struct flow_key k;
+	int from_a, created;
+	struct flow *f;
+
+	if (d->quote_depth == QUOTE_NONE) {
+		a->st.errors_no_quote++;
+		return;
+	}
+	flow_key_make(&d->quote, &k, &from_a);
+	if ((f = flow_table_get(a->flows, &k, from_a, &created)) == NULL) {
+		a->st.nomem++;
+		return;
+	}
+	flow_touch(f, ts_us, created);
+	if (created)
+		a->st.errors_unseen++;
+	else
+		a->st.errors_matched++;
+	if (flow_error_add(a->flows, f, d->t.family, d->icmp_type,
+	    d->icmp_code, d->t.src, d->has_mtu, d->mtu, ts_us) != 0)
+		a->st.nomem++;
+}
+
+void
+analyzer_packet(struct analyzer *a, int linktype, const uint8_t *pkt,
+    uint32_t caplen, int64_t ts_us)
+{
+	struct decoded d;
+	struct flow *f;
+	int back;
+
+	a->st.packets++;
+	switch (pkt_decode(linktype, pkt, caplen, &d)) {
+	case DECODE_OK:
+		break;
+	case DECODE_NOT_IP:
+		a->st.not_ip++;
+		return;
+	case DECODE_MALFORMED:
+		a->st.malformed[d.why]++;
+		return;
+	case DECODE_UNSUPPORTED_LINK:
+		a->st.not_ip++;
+		return;
+	}
+	a->st.decoded++;
+
+	if (d.frag == FRAG_LATER) {
+		struct tuple t;
+		if (!frag_table_find(&a->frags, &d.t, d.frag_id, &t)) {
+			a->st.frag_unmatched++;
+			return;
+		}
+		account(a, &t, d.ip_bytes, ts_us, &back);
+		return;
+	}
+	if (d.icmp == ICMP_INFO) {
+		a->st.icmp_info++;
+		return;
+	}
+	if (d.icmp == ICMP_ERROR) {
+		icmp_error(a, &d, ts_us);
+		return;
+	}
+	if ((f = account(a, &d.t, d.ip_bytes, ts_us, &back)) == NULL)
+		return;
+	if (d.t.proto == PROTO_TCP)
+		tcp_track(f, d.tcp_flags, back);
+	if (d.frag == FRAG_FIRST)
+		frag_table_add(&a->frags, &d.t, d.frag_id);
+}
+
+int
+analyzer_flow_state(const struct flow_table *ft, const struct flow *f)
+{
+	int state = STATE_MAX + 1;
+
+	for (const struct flow_error *e = flow_error_first(ft, f); e != NULL;
+	    e = flow_error_next(ft, e)) {
+		int s = icmp_error_state(e->family, e->type, e->code);
+		if (s < state)
+			state = s;
+	}
+	if (f->tcp & FT_TCP_RST_SYN)
+		state = STATE_REFUSED;
+	if (state <= STATE_MAX)
+		return state;
+	return f->pkts[1] > 0 ? STATE_ANSWERED : STATE_SILENT;
+}

@@ -1,0 +1,42 @@
+/*
+ * The analysis of one packet: decode, account it to its flow, and attach
+ * ICMP errors to the flow whose packet they quote. Shared by offline reads,
+ * the tests and the fuzzers.
+ */
+#ifndef UDPFLOWS_ANALYZER_H
+#define UDPFLOWS_ANALYZER_H
+
+#include <stdint.h>
+
+#include "daemon/flow_table.h"
+#include "parsers/decode.h"
+
+struct analyzer_stats {
+	uint64_t	packets;		/* handed to the analyzer */
+	uint64_t	decoded;		/* IP packets analysed */
+	uint64_t	not_ip;			/* ARP and the like */
+	uint64_t	malformed[WHY_COUNT];	/* by reason */
+	uint64_t	icmp_info;		/* echo, ND...: no error record */
+	uint64_t	frag_unmatched;		/* later fragment, first unseen */
+	uint64_t	errors_matched;		/* ICMP error, its flow was seen */
+	uint64_t	errors_unseen;		/* flow created from the quote */
+	uint64_t	errors_no_quote;	/* quote too short for addresses */
+	uint64_t	nomem;			/* flows or errors lost to ENOMEM */
+};
+
+struct analyzer;
+
+struct analyzer *analyzer_new(void);
+void analyzer_free(struct analyzer *);
+
+void analyzer_packet(struct analyzer *, int linktype, const uint8_t *pkt,
+    uint32_t caplen, int64_t ts_us);
+
+uint64_t analyzer_malformed_total(const struct analyzer_stats *);
+const struct analyzer_stats *analyzer_stats(const struct analyzer *);
+struct flow_table *analyzer_flows(struct analyzer *);
+
+/* The state of a flow, from its errors and its packets. */
+int analyzer_flow_state(const struct flow_table *, const struct flow *);
+
+#endif

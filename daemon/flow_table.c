@@ -1,0 +1,227 @@
+/*
+ * Open addressing with linear probing over a power-of-two array of flows,
+ * grown at 50% load. Flows are never removed one by one in offline mode, so
+ * there are no tombstones. The error aggregates live in one pool indexed by
+ * 32-bit links, so a flow without errors costs nothing for them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/flow_table.h"
+
+#define INITIAL_SLOTS	(1u << 12)
+
+struct flow_table {
+	struct flow		*slots;
+	size_t			 mask;		/* slots - 1 */
+	size_t			 count;
+	struct flow_error	*errs;
+	uint32_t		 nerrs, errcap;
+};
+
+struct flow_table *
+flow_table_new(void)
+{
+	struct flow_table *ft = calloc(1, sizeof(*ft));
+
+	if (ft == NULL)
+		return NULL;
+	ft->slots = calloc(INITIAL_SLOTS, sizeof(*ft->slots));
+	if (ft->slots == NULL) {
+		free(ft);
+		return NULL;
+	}
+	ft->mask = INITIAL_SLOTS - 1;
+	return ft;
+}
+
+void
+flow_table_free(struct flow_table *ft)
+{
+	if (ft == NULL)
+		return;
+	free(ft->slots);
+	free(ft->errs);
+	free(ft);
+}
+
+void
+flow_key_make(const struct tuple *t, struct flow_key *k, int *from_a)
+{
+	size_t alen = t->family == 6 ? 16 : 4;
+	uint16_t sp = t->has_ports ? t->sport : 0;
+	uint16_t dp = t->has_ports ? t->dport : 0;
+	int c = memcmp(t->src, t->dst, alen);
+
+	memset(k, 0, sizeof(*k));
+	k->proto = t->proto;
+	k->family = t->family;
+	k->has_ports = t->has_ports;
+	*from_a = c < 0 || (c == 0 && sp <= dp);
+	if (*from_a) {
+		memcpy(k->a, t->src, alen);
+		memcpy(k->b, t->dst, alen);
+		k->pa = sp;
+		k->pb = dp;
+	} else {
+		memcpy(k->a, t->dst, alen);
+		memcpy(k->b, t->src, alen);
+		k->pa = dp;
+		k->pb = sp;
+	}
+}
+
+/* A multiply-xorshift mix over the key's five 8-byte words. */
+static uint64_t
+key_hash(const struct flow_key *k)
+{
+	uint64_t w[5], h = 0x9e3779b97f4a7c15ull;
+
+	_Static_assert(sizeof(*k) == sizeof(w), "flow_key is 40 bytes");
+	memcpy(w, k, sizeof(w));
+	for (int i = 0; i < 5; i++) {
+		h ^= w[i];
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	h ^= h >> 29;
+	return h ? h : 1;			/* 0 marks a free slot */
+}
+
+static int
+grow(struct flow_table *ft)
+{
+	size_t nslots = (ft->mask + 1) * 2;
+	struct flow *ns = calloc(nslots, sizeof(*ns));
+
+	if (ns == NULL)
+		return -1;
+	for (size_t i = 0; i <= ft->mask; i++) {
+		struct flow *f = &ft->slots[i];
+		if (f->hash == 0)
+			continue;
+		size_t j = f->hash & (nslots - 1);
+		while (ns[j].hash != 0)
+			j = (j + 1) & (nslots - 1);
+		ns[j] = *f;
+	}
+	free(ft->slots);
+	ft->slots = ns;
+	ft->mask = nslots - 1;
+	return 0;
+}
+
+struct flow *
+flow_table_get(struct flow_table *ft, const struct flow_key *k, int from_a,
+    int *created)
+{
+	uint64_t h = key_hash(k);
+
+	*created = 0;
+	for (size_t i = h & ft->mask;; i = (i + 1) & ft->mask) {
+		struct flow *f = &ft->slots[i];
+		if (f->hash == h && memcmp(&f->key, k, sizeof(*k)) == 0)
+			return f;
+		if (f->hash != 0)
+			continue;
+		if ((ft->count + 1) * 2 > ft->mask + 1) {
+			if (grow(ft) != 0)
+				return NULL;
+			return flow_table_get(ft, k, from_a, created);
+		}
+		memset(f, 0, sizeof(*f));
+		f->key = *k;
+		f->hash = h;
+		f->src_is_a = (uint8_t)from_a;
+		f->err_head = FLOW_ERR_NONE;
+		ft->count++;
+		*created = 1;
+		return f;
+	}
+}
+
+int
+flow_error_add(struct flow_table *ft, struct flow *f, uint8_t family,
+    uint8_t type, uint8_t code, const uint8_t reporter[16], int has_mtu,
+    uint32_t mtu, int64_t ts_us)
+{
+	uint32_t prev = FLOW_ERR_NONE;
+
+	for (uint32_t i = f->err_head; i != FLOW_ERR_NONE; i = ft->errs[i].next) {
+		struct flow_error *e = &ft->errs[i];
+		prev = i;
+		if (e->family != family || e->type != type || e->code != code ||
+		    memcmp(e->reporter, reporter, 16) != 0)
+			continue;
+		e->count++;
+		if (ts_us < e->first_us)
+			e->first_us = ts_us;
+		if (ts_us > e->last_us)
+			e->last_us = ts_us;
+		if (has_mtu) {
+			e->has_mtu = 1;
+			e->mtu = mtu;
+		}
+		return 0;
+	}
+	if (ft->nerrs == ft->errcap) {
+		uint32_t ncap = ft->errcap ? ft->errcap * 2 : 256;
+		struct flow_error *ne;
+		if (ncap <= ft->errcap)
+			return -1;
+		ne = realloc(ft->errs, (size_t)ncap * sizeof(*ne));
+		if (ne == NULL)
+			return -1;
+		ft->errs = ne;
+		ft->errcap = ncap;
+	}
+	struct flow_error *e = &ft->errs[ft->nerrs];
+	memset(e, 0, sizeof(*e));
+	e->next = FLOW_ERR_NONE;
+	e->family = family;
+	e->type = type;
+	e->code = code;
+	memcpy(e->reporter, reporter, 16);
+	e->count = 1;
+	e->has_mtu = (uint8_t)(has_mtu != 0);
+	e->mtu = mtu;
+	e->first_us = e->last_us = ts_us;
+	if (prev == FLOW_ERR_NONE)
+		f->err_head = ft->nerrs;
+	else
+		ft->errs[prev].next = ft->nerrs;
+	ft->nerrs++;
+	return 0;
+}
+
+const struct flow_error *
+flow_error_first(const struct flow_table *ft, const struct flow *f)
+{
+	return f->err_head == FLOW_ERR_NONE ? NULL : &ft->errs[f->err_head];
+}
+
+const struct flow_error *
+flow_error_next(const struct flow_table *ft, const struct flow_error *e)
+{
+	return e->next == FLOW_ERR_NONE ? NULL : &ft->errs[e->next];
+}
+
+size_t
+flow_table_count(const struct flow_table *ft)
+{
+	return ft->count;
+}
+
+int
+flow_table_foreach(struct flow_table *ft, int (*fn)(struct flow *, void *),
+    void *arg)
+{
+	for (size_t i = 0; i <= ft->mask; i++) {
+		if (ft->slots[i].hash == 0)
+			continue;
+		int rc = fn(&ft->slots[i], arg);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}

@@ -1,0 +1,92 @@
+/*
+ * The flow table: bidirectional flows keyed by a canonical 5-tuple, in one
+ * flat open-addressing array, and the ICMP error aggregates of each flow.
+ */
+#ifndef UDPFLOWS_FLOW_TABLE_H
+#define UDPFLOWS_FLOW_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parsers/decode.h"
+
+/*
+ * Canonical key: side a is the smaller (address, port) pair, so both
+ * directions of a conversation meet, also when both addresses are equal
+ * (loopback) and only the ports differ.
+ */
+struct flow_key {
+	uint8_t		a[16], b[16];
+	uint16_t	pa, pb;
+	uint8_t		proto;
+	uint8_t		family;
+	uint8_t		has_ports;
+	uint8_t		pad;		/* zero: keys are compared bytewise */
+};
+
+/* TCP facts, enough for refused/silent/answered from the packets alone. */
+enum {
+	FT_TCP_SYN	= 0x01,	/* src sent a SYN without ACK */
+	FT_TCP_SYNACK	= 0x02,	/* dst answered SYN+ACK */
+	FT_TCP_RST_SYN	= 0x04,	/* dst answered the SYN with RST */
+};
+
+#define FLOW_ERR_NONE	UINT32_MAX
+
+struct flow_error {
+	uint32_t	next;		/* index in the table's error pool */
+	uint8_t		family;		/* 4 ICMP, 6 ICMPv6 */
+	uint8_t		type, code;
+	uint8_t		has_mtu;
+	uint8_t		reporter[16];
+	uint32_t	count;
+	uint32_t	mtu;
+	int64_t		first_us, last_us;
+};
+
+struct flow {
+	struct flow_key	key;
+	uint64_t	hash;		/* 0: free slot */
+	int64_t		first_us, last_us;
+	uint64_t	pkts[2];	/* [0] sent by src, [1] back */
+	uint64_t	bytes[2];
+	uint32_t	err_head;	/* FLOW_ERR_NONE: no error */
+	uint8_t		src_is_a;	/* which key side sent first */
+	uint8_t		tcp;		/* FT_TCP_* */
+};
+
+struct flow_table;
+
+struct flow_table *flow_table_new(void);
+void flow_table_free(struct flow_table *);
+
+/*
+ * Build the canonical key of a tuple; *from_a tells whether the tuple's
+ * source is side a of the key.
+ */
+void flow_key_make(const struct tuple *t, struct flow_key *k, int *from_a);
+
+/*
+ * Find the flow of key k, or create it with src on side a when from_a says
+ * so. *created tells which happened. NULL only when memory runs out.
+ */
+struct flow *flow_table_get(struct flow_table *, const struct flow_key *k,
+    int from_a, int *created);
+
+/* Attach one ICMP error occurrence to a flow (aggregated per reporter). */
+int flow_error_add(struct flow_table *, struct flow *, uint8_t family,
+    uint8_t type, uint8_t code, const uint8_t reporter[16], int has_mtu,
+    uint32_t mtu, int64_t ts_us);
+
+const struct flow_error *flow_error_first(const struct flow_table *,
+    const struct flow *);
+const struct flow_error *flow_error_next(const struct flow_table *,
+    const struct flow_error *);
+
+size_t flow_table_count(const struct flow_table *);
+
+/* Visit every flow; stops early when fn returns non-zero, and returns it. */
+int flow_table_foreach(struct flow_table *,
+    int (*fn)(struct flow *, void *), void *arg);
+
+#endif

@@ -1,0 +1,188 @@
+/*
+ * Reading saved captures (pcap or pcapng) into the analyzer.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <pcap/pcap.h>
+
+#include "daemon/offline.h"
+
+#define PCAP_FILE_HEADER	24	/* classic pcap: file header bytes */
+#define PCAP_RECORD_HEADER	16	/* classic pcap: per-record header */
+#define PROGRESS_EVERY		65536	/* packets between clock checks */
+
+static double
+mono_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * The identity of a capture: a 128-bit digest of its packet records
+ * (timestamp, lengths, the first 64 bytes), so that the same packets read
+ * again, from a copy, a renamed file or standard input, are recognised.
+ */
+struct digest {
+	uint64_t h1, h2;
+};
+
+static inline void
+digest_word(struct digest *d, uint64_t w)
+{
+	d->h1 = (d->h1 ^ w) * 0x9e3779b97f4a7c15ull;
+	d->h1 ^= d->h1 >> 29;
+	d->h2 = (d->h2 + w) * 0xc2b2ae3d27d4eb4full;
+	d->h2 ^= d->h2 >> 31;
+}
+
+static void
+digest_packet(struct digest *d, const struct pcap_pkthdr *h, const u_char *p)
+{
+	uint64_t w[8] = { 0 };
+	size_t n = h->caplen < sizeof(w) ? h->caplen : sizeof(w);
+
+	digest_word(d, (uint64_t)h->ts.tv_sec * 1000000 + (uint64_t)h->ts.tv_usec);
+	digest_word(d, (uint64_t)h->caplen << 32 | h->len);
+	memcpy(w, p, n);
+	for (size_t i = 0; i < (n + 7) / 8; i++)
+		digest_word(d, w[i]);
+}
+
+static void
+progress(const struct offline_input *in, struct analyzer *a, FILE *fp,
+    off_t size, uint64_t packets, double started)
+{
+	double secs = mono_seconds() - started;
+	double rate = secs > 0 ? (double)packets / secs : 0;
+	size_t flows = flow_table_count(analyzer_flows(a));
+
+	if (size > 0) {
+		off_t pos = ftello(fp);
+		fprintf(stderr, "\rudpflowd: %s: %3.0f%%, %.0f packets/s, "
+		    "%zu flows\033[K", in->name,
+		    pos > 0 ? 100.0 * (double)pos / (double)size : 0.0, rate,
+		    flows);
+	} else {
+		fprintf(stderr, "\rudpflowd: %s: %llu packets, %.0f packets/s, "
+		    "%zu flows\033[K", in->name, (unsigned long long)packets,
+		    rate, flows);
+	}
+}
+
+/* Say what libpcap's read error means, and where in the file. */
+static void
+read_error(struct offline_input *in, pcap_t *p, FILE *fp, int classic,
+    uint64_t record_at)
+{
+	const char *msg = pcap_geterr(p);
+
+	if (classic && strstr(msg, "header bytes, only got") != NULL)
+		snprintf(in->err, sizeof(in->err), "%s: truncated packet "
+		    "header at byte %llu", in->name,
+		    (unsigned long long)record_at);
+	else if (classic && strstr(msg, "captured bytes, only got") != NULL)
+		snprintf(in->err, sizeof(in->err), "%s: truncated packet "
+		    "record at byte %llu", in->name,
+		    (unsigned long long)record_at);
+	else if (classic)
+		snprintf(in->err, sizeof(in->err), "%s: %s (packet record at "
+		    "byte %llu)", in->name, msg, (unsigned long long)record_at);
+	else
+		snprintf(in->err, sizeof(in->err), "%s: %s (read up to byte "
+		    "%lld)", in->name, msg, (long long)ftello(fp));
+}
+
+static void
+open_error(struct offline_input *in, const char *msg)
+{
+	if (strstr(msg, "file header bytes, only got 0") != NULL)
+		snprintf(in->err, sizeof(in->err), "%s: empty file, not a "
+		    "capture", in->name);
+	else if (strstr(msg, "unknown file format") != NULL)
+		snprintf(in->err, sizeof(in->err), "%s: not a pcap or pcapng "
+		    "file", in->name);
+	else if (strstr(msg, "truncated dump file") != NULL)
+		snprintf(in->err, sizeof(in->err), "%s: truncated file header",
+		    in->name);
+	else
+		snprintf(in->err, sizeof(in->err), "%s: %s", in->name, msg);
+}
+
+int
+offline_read(struct analyzer *a, struct offline_input *in, int show_progress)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	struct digest dg = { 0x6a09e667f3bcc908ull, 0xbb67ae8584caa73bull };
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	struct stat sb;
+	off_t size = 0;
+	FILE *fp;
+	pcap_t *p;
+	int rc, linktype, classic;
+	uint64_t record_at = PCAP_FILE_HEADER;
+	double started = mono_seconds(), shown = started;
+
+	in->err[0] = '\0';
+	in->packets = 0;
+	if (strcmp(in->name, "-") == 0) {
+		fp = stdin;
+	} else if ((fp = fopen(in->name, "rb")) == NULL) {
+		snprintf(in->err, sizeof(in->err), "%s: %s", in->name,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode))
+		size = sb.st_size;
+	p = pcap_fopen_offline_with_tstamp_precision(fp,
+	    PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+	if (p == NULL) {
+		open_error(in, errbuf);
+		if (fp != stdin)
+			fclose(fp);
+		return -1;
+	}
+	linktype = pcap_datalink(p);
+	in->linktype = linktype;
+	if (!link_supported(linktype)) {
+		const char *name = pcap_datalink_val_to_name(linktype);
+		snprintf(in->err, sizeof(in->err), "%s: link type %d (%s) is "
+		    "not supported", in->name, linktype, name ? name : "unknown");
+		pcap_close(p);
+		return -1;
+	}
+	/* pcapng says major version 1, classic pcap 2. */
+	classic = pcap_major_version(p) == 2;
+
+	while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
+		int64_t ts = (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
+		analyzer_packet(a, linktype, data, h->caplen, ts);
+		digest_packet(&dg, h, data);
+		record_at += PCAP_RECORD_HEADER + h->caplen;
+		if (++in->packets % PROGRESS_EVERY == 0 && show_progress) {
+			double now = mono_seconds();
+			if (now - shown >= 0.5) {
+				progress(in, a, fp, size, in->packets, started);
+				shown = now;
+			}
+		}
+	}
+	if (show_progress && shown != started)
+		fprintf(stderr, "\r\033[K");
+	if (rc == PCAP_ERROR)
+		read_error(in, p, fp, classic, record_at);
+	in->bytes_read = classic ? record_at : (uint64_t)(ftello(fp) > 0 ?
+	    ftello(fp) : 0);
+	snprintf(in->digest, sizeof(in->digest), "%016llx%016llx",
+	    (unsigned long long)dg.h1, (unsigned long long)dg.h2);
+	pcap_close(p);			/* closes fp, stdin included */
+	return rc == PCAP_ERROR ? -1 : 0;
+}

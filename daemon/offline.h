@@ -1,0 +1,25 @@
+/* Reading saved captures into the analyzer. */
+#ifndef UDPFLOWS_OFFLINE_H
+#define UDPFLOWS_OFFLINE_H
+
+#include <stdint.h>
+
+#include "daemon/analyzer.h"
+
+struct offline_input {
+	const char	*name;		/* path, or "-" for standard input */
+	char		 digest[33];	/* identity of the packets read */
+	uint64_t	 packets;
+	uint64_t	 bytes_read;	/* how far the analysis got */
+	int		 linktype;
+	char		 err[512];	/* "file: what is wrong", or empty */
+};
+
+/*
+ * Feed every packet of one capture to the analyzer. Returns -1 with in->err
+ * set when the file cannot be read to its end; what was read before the bad
+ * spot stays in the analyzer.
+ */
+int offline_read(struct analyzer *, struct offline_input *, int show_progress);
+
+#endif

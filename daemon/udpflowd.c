@@ -1,0 +1,218 @@
+/*
+ * udpflowd: analyze captures into flows and the ICMP errors they drew, and
+ * store them in SQLite for udpflows to query.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "daemon/analyzer.h"
+#include "daemon/offline.h"
+#include "daemon/writer.h"
+#include "store/store.h"
+
+#define MAX_INPUTS	256
+
+static void
+usage(FILE *to, int status)
+{
+	fprintf(to,
+	    "usage: udpflowd -r FILE [-r FILE ...] [-d DATABASE] [-q]\n"
+	    "\n"
+	    "  -r FILE       read a pcap or pcapng capture; \"-\" reads standard input\n"
+	    "  -d DATABASE   SQLite file to store flows in (default: $UDPFLOWS_DB)\n"
+	    "  -q            no progress and no summary on stderr\n"
+	    "  -h            this help\n"
+	    "  -V            version\n"
+	    "\n"
+	    "Analyzing the same capture again replaces its earlier results.\n");
+	exit(status);
+}
+
+static double
+mono_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *
+plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+static void
+summary(const struct analyzer_stats *st, size_t flows, double secs)
+{
+	char why[512] = "";
+	size_t len = 0;
+	uint64_t malformed = analyzer_malformed_total(st);
+
+	for (int i = 1; i < WHY_COUNT && len < sizeof(why); i++) {
+		if (st->malformed[i] == 0)
+			continue;
+		len += (size_t)snprintf(why + len, sizeof(why) - len, "%s%s %llu",
+		    len ? ", " : " (", decode_reason_name(i),
+		    (unsigned long long)st->malformed[i]);
+	}
+	if (len > 0 && len < sizeof(why))
+		snprintf(why + len, sizeof(why) - len, ")");
+	fprintf(stderr, "udpflowd: %llu packets read, %llu decoded, "
+	    "%llu malformed%s, %zu %s, %llu %s matched, "
+	    "%llu %s whose flow was never seen, %.2f s\n",
+	    (unsigned long long)st->packets, (unsigned long long)st->decoded,
+	    (unsigned long long)malformed, why, flows,
+	    plural(flows, "flow", "flows"),
+	    (unsigned long long)st->errors_matched,
+	    plural(st->errors_matched, "error", "errors"),
+	    (unsigned long long)st->errors_unseen,
+	    plural(st->errors_unseen, "error", "errors"), secs);
+}
+
+/* Store the analysis as one run; 0 when it is safely committed. */
+static int
+store_analysis(struct store *db, struct analyzer *a,
+    struct offline_input *inputs, int ninputs, int quiet, const char *dbpath)
+{
+	const struct analyzer_stats *st = analyzer_stats(a);
+	struct store_run_stats rs = {
+		.packets = st->packets,
+		.decoded = st->decoded,
+		.malformed = analyzer_malformed_total(st),
+		.flows = flow_table_count(analyzer_flows(a)),
+		.errors_matched = st->errors_matched,
+		.errors_unseen = st->errors_unseen,
+	};
+	int replaced;
+
+	if (store_run_begin(db, "offline") != 0)
+		return -1;
+	for (int i = 0; i < ninputs; i++) {
+		struct store_input si = {
+			.name = inputs[i].name,
+			.packets = inputs[i].packets,
+			.linktype = inputs[i].linktype,
+		};
+		memcpy(si.digest, inputs[i].digest, sizeof(si.digest));
+		if (store_run_input(db, &si) != 0)
+			goto fail;
+	}
+	for (int i = 1; i < WHY_COUNT; i++)
+		if (st->malformed[i] > 0 && store_run_malformed(db,
+		    decode_reason_name(i), st->malformed[i]) != 0)
+			goto fail;
+	if (writer_flows(db, a) != 0)
+		goto fail;
+	if (store_run_finish(db, &rs, &replaced) != 0)
+		return -1;
+	if (replaced > 0 && !quiet)
+		fprintf(stderr, "udpflowd: %s: replaced the earlier analysis "
+		    "of the same packets\n", dbpath);
+	return 0;
+fail:
+	store_run_abort(db);
+	return -1;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "read",	required_argument,	NULL, 'r' },
+		{ "database",	required_argument,	NULL, 'd' },
+		{ "quiet",	no_argument,		NULL, 'q' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct offline_input inputs[MAX_INPUTS];
+	int ninputs = 0, quiet = 0, ch, status = 0, stdin_used = 0;
+	const char *dbpath = getenv("UDPFLOWS_DB");
+	char errbuf[512];
+
+	while ((ch = getopt_long(argc, argv, "r:d:qhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			if (ninputs == MAX_INPUTS)
+				errx(2, "at most %d captures at once",
+				    MAX_INPUTS);
+			if (strcmp(optarg, "-") == 0 && stdin_used++)
+				errx(2, "standard input can be read only once");
+			memset(&inputs[ninputs], 0, sizeof(inputs[0]));
+			inputs[ninputs++].name = optarg;
+			break;
+		case 'd':
+			dbpath = optarg;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			usage(stdout, 0);
+			break;
+		case 'V':
+			printf("udpflowd %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr, 2);
+		}
+	}
+	if (optind != argc) {
+		warnx("unexpected argument: %s", argv[optind]);
+		usage(stderr, 2);
+	}
+	if (ninputs == 0) {
+		warnx("nothing to read: give a capture with -r");
+		usage(stderr, 2);
+	}
+	if (dbpath == NULL || *dbpath == '\0')
+		errx(2, "no database: give one with -d or set UDPFLOWS_DB");
+
+	/* Open the database first: a bad one fails before a long read. */
+	struct store *db = store_open(dbpath, STORE_WRITE, errbuf,
+	    sizeof(errbuf));
+	if (db == NULL)
+		errx(1, "%s", errbuf);
+
+	struct analyzer *a = analyzer_new();
+	if (a == NULL)
+		errx(1, "out of memory");
+
+	int show_progress = !quiet && isatty(STDERR_FILENO);
+	double started = mono_seconds();
+	int nread = 0;
+	for (; nread < ninputs; nread++) {
+		if (offline_read(a, &inputs[nread], show_progress) != 0) {
+			warnx("%s", inputs[nread].err);
+			status = 1;
+			/* keep what the bad file gave before its bad spot */
+			if (inputs[nread].packets > 0)
+				nread++;
+			break;
+		}
+	}
+
+	size_t nflows = flow_table_count(analyzer_flows(a));
+	if (store_analysis(db, a, inputs, nread, quiet, dbpath) != 0) {
+		warnx("%s", store_errmsg(db));
+		warnx("%s: nothing was stored", dbpath);
+		status = 1;
+	} else if (status != 0) {
+		warnx("stored %zu %s from the %llu packets read before the "
+		    "error", nflows, plural(nflows, "flow", "flows"),
+		    (unsigned long long)analyzer_stats(a)->packets);
+	}
+	if (!quiet)
+		summary(analyzer_stats(a), nflows, mono_seconds() - started);
+	analyzer_free(a);
+	store_close(db);
+	return status;
+}

@@ -1,0 +1,109 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/writer.h"
+
+struct collect {
+	struct flow	**v;
+	size_t		  n;
+};
+
+static int
+collect_one(struct flow *f, void *arg)
+{
+	struct collect *c = arg;
+
+	c->v[c->n++] = f;
+	return 0;
+}
+
+/* Oldest first: rowids then follow time, which keeps the indexes cheap. */
+static int
+by_first_seen(const void *x, const void *y)
+{
+	const struct flow *a = *(const struct flow *const *)x;
+	const struct flow *b = *(const struct flow *const *)y;
+
+	if (a->first_us != b->first_us)
+		return a->first_us < b->first_us ? -1 : 1;
+	return memcmp(&a->key, &b->key, sizeof(a->key));
+}
+
+static void
+to_store_flow(const struct flow *f, struct store_flow *sf)
+{
+	const struct flow_key *k = &f->key;
+	size_t alen = k->family == 6 ? 16 : 4;
+	int s = f->src_is_a ? 0 : 1;	/* 0: src is side a */
+
+	memset(sf, 0, sizeof(*sf));
+	sf->family = k->family;
+	sf->proto = k->proto;
+	sf->has_ports = k->has_ports;
+	memcpy(sf->src, s == 0 ? k->a : k->b, alen);
+	memcpy(sf->dst, s == 0 ? k->b : k->a, alen);
+	sf->sport = s == 0 ? k->pa : k->pb;
+	sf->dport = s == 0 ? k->pb : k->pa;
+	sf->first_us = f->first_us;
+	sf->last_us = f->last_us;
+	sf->pkts_sent = f->pkts[0];
+	sf->bytes_sent = f->bytes[0];
+	sf->pkts_back = f->pkts[1];
+	sf->bytes_back = f->bytes[1];
+}
+
+int
+writer_flows(struct store *s, struct analyzer *a)
+{
+	struct flow_table *ft = analyzer_flows(a);
+	struct collect c = { NULL, 0 };
+	struct store_error *errs = NULL;
+	size_t errcap = 0;
+	int rc = 0;
+
+	if (flow_table_count(ft) > 0 &&
+	    (c.v = calloc(flow_table_count(ft), sizeof(*c.v))) == NULL)
+		return -1;
+	flow_table_foreach(ft, collect_one, &c);
+	qsort(c.v, c.n, sizeof(*c.v), by_first_seen);
+
+	for (size_t i = 0; i < c.n && rc == 0; i++) {
+		const struct flow *f = c.v[i];
+		struct store_flow sf;
+		size_t n = 0;
+
+		to_store_flow(f, &sf);
+		sf.state = (uint8_t)analyzer_flow_state(ft, f);
+		for (const struct flow_error *e = flow_error_first(ft, f);
+		    e != NULL; e = flow_error_next(ft, e)) {
+			if (n == errcap) {
+				size_t ncap = errcap ? errcap * 2 : 8;
+				struct store_error *ne = realloc(errs,
+				    ncap * sizeof(*ne));
+				if (ne == NULL) {
+					rc = -1;
+					break;
+				}
+				errs = ne;
+				errcap = ncap;
+			}
+			struct store_error *se = &errs[n++];
+			se->family = e->family;
+			se->type = e->type;
+			se->code = e->code;
+			se->has_mtu = e->has_mtu;
+			memcpy(se->reporter, e->reporter, 16);
+			se->count = e->count;
+			se->mtu = e->mtu;
+			se->first_us = e->first_us;
+			se->last_us = e->last_us;
+		}
+		sf.errors = errs;
+		sf.nerrors = n;
+		if (rc == 0)
+			rc = store_run_flow(s, &sf);
+	}
+	free(errs);
+	free(c.v);
+	return rc;
+}

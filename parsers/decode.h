@@ -1,0 +1,135 @@
+/*
+ * Pure packet decoders: captured bytes in, a decoded struct out.
+ * No allocation, no I/O, no global state; safe to call from any thread.
+ */
+#ifndef UDPFLOWS_DECODE_H
+#define UDPFLOWS_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Link types as libpcap's pcap_datalink() reports them (DLT_ values). */
+enum {
+	LINK_NULL	= 0,	/* BSD loopback, host-order AF */
+	LINK_EN10MB	= 1,
+	LINK_RAW	= 12,	/* DLT_RAW on Linux and most systems */
+	LINK_RAW_OBSD	= 14,	/* DLT_RAW on OpenBSD */
+	LINK_RAW_LT	= 101,	/* LINKTYPE_RAW, in case it is not mapped */
+	LINK_LOOP	= 108,	/* OpenBSD loopback, network-order AF */
+	LINK_LINUX_SLL	= 113,
+	LINK_IPV4	= 228,
+	LINK_IPV6	= 229,
+	LINK_LINUX_SLL2	= 276,
+};
+
+enum decode_status {
+	DECODE_OK,		/* an IP packet we track: see struct decoded */
+	DECODE_NOT_IP,		/* ARP, LLDP, STP...: not ours, not wrong */
+	DECODE_MALFORMED,	/* truncated or invalid: see decoded.why */
+	DECODE_UNSUPPORTED_LINK,
+};
+
+/*
+ * Why a packet was not decoded. "truncated" means the capture cut it short
+ * (a normal outcome with a small snaplen); "bad" means invalid on the wire.
+ */
+enum decode_reason {
+	WHY_NONE,
+	WHY_LINK_TRUNCATED,
+	WHY_LINK_BAD_FAMILY,
+	WHY_VLAN_TOO_DEEP,
+	WHY_IP_TRUNCATED,
+	WHY_IP_BAD_VERSION,
+	WHY_IP_BAD_HLEN,
+	WHY_IP_BAD_LENGTH,
+	WHY_IP6_EXT_TRUNCATED,
+	WHY_IP6_EXT_TOO_MANY,
+	WHY_UDP_TRUNCATED,
+	WHY_UDP_BAD_LENGTH,
+	WHY_TCP_TRUNCATED,
+	WHY_TCP_BAD_HLEN,
+	WHY_ICMP_TRUNCATED,
+	WHY_COUNT
+};
+
+/* The stable name of a reason, as printed in summaries and stored. */
+const char *decode_reason_name(enum decode_reason why);
+
+enum {
+	PROTO_ICMP	= 1,
+	PROTO_TCP	= 6,
+	PROTO_UDP	= 17,
+	PROTO_ICMPV6	= 58,
+	PROTO_UNKNOWN	= 255,	/* quote cut short before the protocol */
+};
+
+/* TCP flags, RFC 9293 section 3.1. */
+enum {
+	TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_PSH = 0x08,
+	TCP_ACK = 0x10, TCP_URG = 0x20,
+};
+
+/* One side of an IP conversation: addresses, protocol, ports if known. */
+struct tuple {
+	uint8_t		family;		/* 4 or 6 */
+	uint8_t		proto;		/* IP protocol number */
+	uint8_t		has_ports;	/* sport/dport were read */
+	uint8_t		src[16];	/* IPv4 uses the first 4 bytes */
+	uint8_t		dst[16];
+	uint16_t	sport, dport;
+};
+
+enum frag_kind {
+	FRAG_NONE,	/* not a fragment */
+	FRAG_FIRST,	/* offset 0, more follow: carries the ports */
+	FRAG_LATER,	/* offset > 0: never read ports from it */
+};
+
+enum icmp_kind {
+	ICMP_NONE,	/* not ICMP */
+	ICMP_ERROR,	/* quotes a packet: unreachable, too big, ... */
+	ICMP_INFO,	/* echo, ND, MLD, redirect...: never an error record */
+};
+
+/* What the quoted packet inside an ICMP error tells. */
+enum quote_depth {
+	QUOTE_NONE,	/* too short for the quoted addresses */
+	QUOTE_ADDRS,	/* addresses and protocol, no ports */
+	QUOTE_PORTS,	/* the full 5-tuple */
+};
+
+struct decoded {
+	struct tuple	t;		/* the packet itself */
+	uint32_t	ip_bytes;	/* IP length as the header says */
+	uint8_t		ttl;		/* TTL or hop limit */
+	uint8_t		tcp_flags;
+	uint8_t		frag;		/* enum frag_kind */
+	uint32_t	frag_id;	/* IPv4 ID or IPv6 fragment ID */
+
+	uint8_t		icmp;		/* enum icmp_kind */
+	uint8_t		icmp_type, icmp_code;
+	uint8_t		has_mtu;
+	uint32_t	mtu;		/* 3/4 next-hop MTU, ICMPv6 2 MTU */
+	uint8_t		quote_depth;	/* enum quote_depth */
+	struct tuple	quote;		/* the offending packet, as sent */
+
+	enum decode_reason why;		/* with DECODE_MALFORMED */
+};
+
+/*
+ * Decode one captured frame of the given link type. caplen bytes at pkt are
+ * readable; nothing beyond them is touched.
+ */
+enum decode_status pkt_decode(int linktype, const uint8_t *pkt, size_t caplen,
+    struct decoded *d);
+
+/*
+ * Decode from the IP header on (version taken from the first nibble).
+ * Exposed for the unit tests and for raw-IP callers.
+ */
+enum decode_status ip_decode(const uint8_t *p, size_t len, struct decoded *d);
+
+/* True when the link type is one pkt_decode() understands. */
+int link_supported(int linktype);
+
+#endif

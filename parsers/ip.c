@@ -1,0 +1,363 @@
+/*
+ * IPv4, IPv6 and transport decoders, and the quoted packet of ICMP errors.
+ *
+ * The same header walkers serve the packet itself and the packet quoted in
+ * an ICMP error; for a quote the window is narrowed to the ICMP payload and
+ * what cannot be read just lowers how much of the 5-tuple is known.
+ */
+#include "parsers/decode.h"
+#include "parsers/cursor.h"
+
+#define MAX_IP6_EXT	16	/* more than any sane packet carries */
+
+static const char *const reason_names[WHY_COUNT] = {
+	[WHY_NONE]		= "none",
+	[WHY_LINK_TRUNCATED]	= "link-truncated",
+	[WHY_LINK_BAD_FAMILY]	= "link-bad-family",
+	[WHY_VLAN_TOO_DEEP]	= "vlan-too-deep",
+	[WHY_IP_TRUNCATED]	= "ip-truncated",
+	[WHY_IP_BAD_VERSION]	= "ip-bad-version",
+	[WHY_IP_BAD_HLEN]	= "ip-bad-header-length",
+	[WHY_IP_BAD_LENGTH]	= "ip-bad-total-length",
+	[WHY_IP6_EXT_TRUNCATED]	= "ip6-ext-truncated",
+	[WHY_IP6_EXT_TOO_MANY]	= "ip6-ext-too-many",
+	[WHY_UDP_TRUNCATED]	= "udp-truncated",
+	[WHY_UDP_BAD_LENGTH]	= "udp-bad-length",
+	[WHY_TCP_TRUNCATED]	= "tcp-truncated",
+	[WHY_TCP_BAD_HLEN]	= "tcp-bad-header-length",
+	[WHY_ICMP_TRUNCATED]	= "icmp-truncated",
+};
+
+const char *
+decode_reason_name(enum decode_reason why)
+{
+	if ((unsigned)why >= WHY_COUNT || reason_names[why] == NULL)
+		return "unknown";
+	return reason_names[why];
+}
+
+/* What an IP header walk found; payload is the rest of the window. */
+struct ip_info {
+	size_t		payload_len;	/* per the header; may exceed capture */
+	int		jumbo;		/* IPv6 length 0: take what is there */
+	uint8_t		frag;		/* enum frag_kind */
+	uint32_t	frag_id;
+	uint8_t		ttl;
+	uint32_t	ip_bytes;
+};
+
+/*
+ * IPv4 header, RFC 791 section 3.1:
+ *   0 version/IHL, 1 TOS, 2 total length, 4 ID, 6 flags/fragment offset,
+ *   8 TTL, 9 protocol, 10 checksum, 12 source, 16 destination, 20 options.
+ */
+static enum decode_reason
+ip4_header(struct cursor *c, struct tuple *t, struct ip_info *ii, int quote)
+{
+	uint8_t vhl = cur_u8(c);
+	cur_skip(c, 1);
+	uint16_t totlen = cur_be16(c);
+	uint16_t id = cur_be16(c);
+	uint16_t ff = cur_be16(c);
+	ii->ttl = cur_u8(c);
+	t->proto = cur_u8(c);
+	cur_skip(c, 2);
+	cur_copy(c, t->src, 4);
+	cur_copy(c, t->dst, 4);
+	if (c->err)
+		return WHY_IP_TRUNCATED;
+	t->family = 4;
+	if (vhl >> 4 != 4)
+		return WHY_IP_BAD_VERSION;
+
+	size_t hlen = (size_t)(vhl & 0x0f) * 4;
+	if (hlen < 20)
+		return WHY_IP_BAD_HLEN;
+	/* A quote is cut short on purpose: only its header must be sane. */
+	if (!quote && totlen < hlen)
+		return WHY_IP_BAD_LENGTH;
+	cur_skip(c, hlen - 20);			/* options */
+	if (c->err)
+		return WHY_IP_TRUNCATED;
+
+	ii->ip_bytes = totlen;
+	ii->payload_len = totlen > hlen ? totlen - hlen : 0;
+	ii->frag_id = id;
+	if ((ff & 0x1fff) != 0)
+		ii->frag = FRAG_LATER;
+	else if (ff & 0x2000)
+		ii->frag = FRAG_FIRST;
+	else
+		ii->frag = FRAG_NONE;
+	return WHY_NONE;
+}
+
+/*
+ * IPv6 header, RFC 8200 section 3, then its extension headers (section 4):
+ * hop-by-hop (0), routing (43), fragment (44), destination options (60),
+ * AH (51, RFC 4302: length in 4-byte units minus 2) and mobility (135).
+ * On return t->proto is the upper-layer protocol.
+ */
+static enum decode_reason
+ip6_header(struct cursor *c, struct tuple *t, struct ip_info *ii)
+{
+	uint32_t vtf = cur_be32(c);
+	uint16_t plen = cur_be16(c);
+	uint8_t nh = cur_u8(c);
+	ii->ttl = cur_u8(c);
+	cur_copy(c, t->src, 16);
+	cur_copy(c, t->dst, 16);
+	if (c->err)
+		return WHY_IP_TRUNCATED;
+	t->family = 6;
+	if (vtf >> 28 != 6)
+		return WHY_IP_BAD_VERSION;
+
+	size_t ext_bytes = 0;
+	ii->frag = FRAG_NONE;
+	for (int n = 0;; n++) {
+		if (nh != 0 && nh != 43 && nh != 44 && nh != 60 && nh != 51 &&
+		    nh != 135)
+			break;
+		if (n == MAX_IP6_EXT)
+			return WHY_IP6_EXT_TOO_MANY;
+		t->proto = nh;		/* what is known if the walk stops */
+		uint8_t next = cur_u8(c);
+		uint8_t hl = cur_u8(c);
+		size_t len;
+		if (nh == 44) {
+			/* RFC 8200 4.5: offset(13) res(2) M(1), ID(32) */
+			uint16_t offm = cur_be16(c);
+			ii->frag_id = cur_be32(c);
+			if (offm >> 3)
+				ii->frag = FRAG_LATER;
+			else if (offm & 1)
+				ii->frag = FRAG_FIRST;
+			len = 8;
+		} else if (nh == 51) {
+			len = ((size_t)hl + 2) * 4;
+			cur_skip(c, len - 2);
+		} else {
+			len = ((size_t)hl + 1) * 8;
+			cur_skip(c, len - 2);
+		}
+		if (c->err)
+			return WHY_IP6_EXT_TRUNCATED;
+		ext_bytes += len;
+		nh = next;
+		if (ii->frag == FRAG_LATER)
+			break;		/* the rest is fragment data */
+	}
+	t->proto = nh;
+	ii->ip_bytes = 40u + plen;
+	ii->jumbo = plen == 0;
+	if (!ii->jumbo && plen < ext_bytes)
+		return WHY_IP_BAD_LENGTH;
+	ii->payload_len = ii->jumbo ? 0 : plen - ext_bytes;
+	return WHY_NONE;
+}
+
+/* Ports of UDP (RFC 768) and TCP (RFC 9293): the first 4 bytes of both. */
+static int
+has_port_header(uint8_t proto)
+{
+	return proto == PROTO_UDP || proto == PROTO_TCP;
+}
+
+/*
+ * The packet quoted in an ICMP error: its IP header with options or
+ * extension headers, then the first 4 bytes of the transport header.
+ * RFC 792 guarantees only 8 bytes after the IP header; RFC 1812 and RFC 4443
+ * ask for more, but nothing beyond the window is ever read.
+ */
+static void
+quote_decode(struct cursor *c, struct decoded *d)
+{
+	struct tuple *q = &d->quote;
+	struct ip_info ii = { 0 };
+	struct cursor probe = *c;
+	uint8_t version = cur_u8(&probe) >> 4;
+	enum decode_reason why;
+
+	if (probe.err)
+		return;
+	if (version == 4)
+		why = ip4_header(c, q, &ii, 1);
+	else if (version == 6)
+		why = ip6_header(c, q, &ii);
+	else
+		return;
+
+	if (why != WHY_NONE) {
+		/*
+		 * The family is set once the fixed header (and so both
+		 * addresses) was read: the error still names the address
+		 * pair. An IPv6 walk cut short hides the upper protocol.
+		 */
+		if (q->family == 0 || why == WHY_IP_BAD_VERSION)
+			return;
+		if (why == WHY_IP6_EXT_TRUNCATED || why == WHY_IP6_EXT_TOO_MANY)
+			q->proto = PROTO_UNKNOWN;
+		d->quote_depth = QUOTE_ADDRS;
+		return;
+	}
+	d->quote_depth = QUOTE_ADDRS;
+	if (ii.frag == FRAG_LATER || !has_port_header(q->proto))
+		return;
+	q->sport = cur_be16(c);
+	q->dport = cur_be16(c);
+	if (c->err) {
+		q->sport = q->dport = 0;
+		return;
+	}
+	q->has_ports = 1;
+	d->quote_depth = QUOTE_PORTS;
+}
+
+/*
+ * ICMPv4, RFC 792: type, code, checksum, 4 bytes that depend on the type,
+ * then for errors the quoted datagram. Errors: 3 destination unreachable
+ * (code 4 carries the next-hop MTU in bytes 6-7, RFC 1191), 11 time
+ * exceeded, 12 parameter problem.
+ */
+static enum decode_reason
+icmp4_decode(struct cursor *c, struct decoded *d)
+{
+	d->icmp_type = cur_u8(c);
+	d->icmp_code = cur_u8(c);
+	cur_skip(c, 2);
+	uint16_t rest_hi = cur_be16(c);
+	uint16_t rest_lo = cur_be16(c);
+	if (c->err)
+		return WHY_ICMP_TRUNCATED;
+	(void)rest_hi;
+	switch (d->icmp_type) {
+	case 3:
+		if (d->icmp_code == 4) {
+			d->has_mtu = 1;
+			d->mtu = rest_lo;
+		}
+		/* FALLTHROUGH */
+	case 11:
+	case 12:
+		d->icmp = ICMP_ERROR;
+		quote_decode(c, d);
+		break;
+	default:
+		d->icmp = ICMP_INFO;
+	}
+	return WHY_NONE;
+}
+
+/*
+ * ICMPv6, RFC 4443: errors are types 1 (destination unreachable), 2 (packet
+ * too big, MTU in bytes 4-7), 3 (time exceeded), 4 (parameter problem);
+ * types 128 and up are informational (echo, ND, MLD...).
+ */
+static enum decode_reason
+icmp6_decode(struct cursor *c, struct decoded *d)
+{
+	d->icmp_type = cur_u8(c);
+	d->icmp_code = cur_u8(c);
+	cur_skip(c, 2);
+	uint32_t rest = cur_be32(c);
+	if (c->err)
+		return WHY_ICMP_TRUNCATED;
+	if (d->icmp_type >= 1 && d->icmp_type <= 4) {
+		d->icmp = ICMP_ERROR;
+		if (d->icmp_type == 2) {
+			d->has_mtu = 1;
+			d->mtu = rest;
+		}
+		quote_decode(c, d);
+	} else {
+		d->icmp = ICMP_INFO;
+	}
+	return WHY_NONE;
+}
+
+static enum decode_reason
+transport_decode(struct cursor *c, struct decoded *d, const struct ip_info *ii)
+{
+	struct tuple *t = &d->t;
+
+	switch (t->proto) {
+	case PROTO_UDP: {
+		t->sport = cur_be16(c);
+		t->dport = cur_be16(c);
+		if (c->err)
+			return WHY_UDP_TRUNCATED;
+		t->has_ports = 1;
+		uint16_t ulen = cur_be16(c);
+		if (c->err)
+			return WHY_NONE;	/* snaplen: the ports are enough */
+		/* The first fragment holds only part of the datagram. */
+		if (ulen < 8 || (ii->frag == FRAG_NONE && !ii->jumbo &&
+		    ulen > ii->payload_len))
+			return WHY_UDP_BAD_LENGTH;
+		return WHY_NONE;
+	}
+	case PROTO_TCP: {
+		t->sport = cur_be16(c);
+		t->dport = cur_be16(c);
+		cur_skip(c, 8);			/* sequence, acknowledgment */
+		uint8_t off = cur_u8(c);
+		d->tcp_flags = cur_u8(c);
+		if (c->err)
+			return WHY_TCP_TRUNCATED;
+		t->has_ports = 1;
+		if (off >> 4 < 5)
+			return WHY_TCP_BAD_HLEN;
+		return WHY_NONE;
+	}
+	case PROTO_ICMP:
+		return t->family == 4 ? icmp4_decode(c, d) : WHY_NONE;
+	case PROTO_ICMPV6:
+		return t->family == 6 ? icmp6_decode(c, d) : WHY_NONE;
+	}
+	return WHY_NONE;		/* another protocol: tracked without ports */
+}
+
+enum decode_status
+ip_decode(const uint8_t *p, size_t len, struct decoded *d)
+{
+	struct cursor c = cur_make(p, len);
+	struct ip_info ii = { 0 };
+	enum decode_reason why;
+
+	if (len == 0) {
+		d->why = WHY_IP_TRUNCATED;
+		return DECODE_MALFORMED;
+	}
+	switch (p[0] >> 4) {
+	case 4:
+		why = ip4_header(&c, &d->t, &ii, 0);
+		break;
+	case 6:
+		why = ip6_header(&c, &d->t, &ii);
+		break;
+	default:
+		d->why = WHY_IP_BAD_VERSION;
+		return DECODE_MALFORMED;
+	}
+	if (why != WHY_NONE) {
+		d->why = why;
+		return DECODE_MALFORMED;
+	}
+	d->ip_bytes = ii.ip_bytes;
+	d->ttl = ii.ttl;
+	d->frag = ii.frag;
+	d->frag_id = ii.frag_id;
+	if (ii.frag == FRAG_LATER)
+		return DECODE_OK;	/* no transport header here */
+
+	/* Trailing link padding is not IP payload; a short capture is. */
+	struct cursor payload = cur_window(&c, ii.jumbo ? cur_left(&c) :
+	    ii.payload_len);
+	why = transport_decode(&payload, d, &ii);
+	if (why != WHY_NONE) {
+		d->why = why;
+		return DECODE_MALFORMED;
+	}
+	return DECODE_OK;
+}

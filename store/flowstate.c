@@ -1,0 +1,82 @@
+#include <string.h>
+
+#include "store/flowstate.h"
+
+static const char *const names[STATE_MAX + 1] = {
+	[STATE_REFUSED]		= "refused",
+	[STATE_HOST_UNREACH]	= "host-unreachable",
+	[STATE_NET_UNREACH]	= "net-unreachable",
+	[STATE_PROTO_UNREACH]	= "proto-unreachable",
+	[STATE_PROHIBITED]	= "prohibited",
+	[STATE_FRAG_NEEDED]	= "frag-needed",
+	[STATE_TTL_EXCEEDED]	= "ttl-exceeded",
+	[STATE_UNREACHABLE]	= "unreachable",
+	[STATE_PARAM_PROBLEM]	= "param-problem",
+	[STATE_ANSWERED]	= "answered",
+	[STATE_SILENT]		= "silent",
+};
+
+const char *
+flow_state_name(int state)
+{
+	if (state < 1 || state > STATE_MAX)
+		return NULL;
+	return names[state];
+}
+
+int
+flow_state_parse(const char *name)
+{
+	for (int s = 1; s <= STATE_MAX; s++)
+		if (strcmp(names[s], name) == 0)
+			return s;
+	return 0;
+}
+
+/* ICMPv4 type 3 codes, RFC 792 and RFC 1812 5.2.7.1. */
+static enum flow_state
+icmp4_unreach(uint8_t code)
+{
+	switch (code) {
+	case 3:				return STATE_REFUSED;
+	case 1: case 7: case 12:	return STATE_HOST_UNREACH;
+	case 0: case 6: case 11:	return STATE_NET_UNREACH;
+	case 2:				return STATE_PROTO_UNREACH;
+	case 9: case 10: case 13:	return STATE_PROHIBITED;
+	case 4:				return STATE_FRAG_NEEDED;
+	}
+	return STATE_UNREACHABLE;
+}
+
+/* ICMPv6 type 1 codes, RFC 4443 3.1. */
+static enum flow_state
+icmp6_unreach(uint8_t code)
+{
+	switch (code) {
+	case 4:				return STATE_REFUSED;
+	case 3:				return STATE_HOST_UNREACH;
+	case 0:				return STATE_NET_UNREACH;
+	case 1: case 5: case 6:		return STATE_PROHIBITED;
+	}
+	return STATE_UNREACHABLE;
+}
+
+enum flow_state
+icmp_error_state(uint8_t family, uint8_t type, uint8_t code)
+{
+	if (family == 4) {
+		switch (type) {
+		case 3:		return icmp4_unreach(code);
+		case 11:	return STATE_TTL_EXCEEDED;
+		case 12:	return STATE_PARAM_PROBLEM;
+		}
+	} else {
+		switch (type) {
+		case 1:		return icmp6_unreach(code);
+		case 2:		return STATE_FRAG_NEEDED;
+		case 3:		return STATE_TTL_EXCEEDED;
+		case 4:		return STATE_PARAM_PROBLEM;
+		}
+	}
+	return STATE_UNREACHABLE;
+}

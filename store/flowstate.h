@@ -1,0 +1,35 @@
+/*
+ * The vocabulary shared by the daemon, the store and the CLI: flow states,
+ * numbered from most to least specific (a flow takes the lowest number
+ * any of its errors implies), and which ICMP errors lead to which.
+ * The numbers are stored in the database: never renumber, only append.
+ */
+#ifndef UDPFLOWS_FLOWSTATE_H
+#define UDPFLOWS_FLOWSTATE_H
+
+#include <stdint.h>
+
+enum flow_state {
+	STATE_REFUSED		= 1,	/* 3/3, ICMPv6 1/4, TCP RST to SYN */
+	STATE_HOST_UNREACH	= 2,	/* 3/1, 3/7, 3/12, ICMPv6 1/3 */
+	STATE_NET_UNREACH	= 3,	/* 3/0, 3/6, 3/11, ICMPv6 1/0 */
+	STATE_PROTO_UNREACH	= 4,	/* 3/2 */
+	STATE_PROHIBITED	= 5,	/* 3/9, 3/10, 3/13, ICMPv6 1/1, 1/5, 1/6 */
+	STATE_FRAG_NEEDED	= 6,	/* 3/4, ICMPv6 2 */
+	STATE_TTL_EXCEEDED	= 7,	/* 11, ICMPv6 3 */
+	STATE_UNREACHABLE	= 8,	/* any other 3/x, ICMPv6 1/x */
+	STATE_PARAM_PROBLEM	= 9,	/* 12, ICMPv6 4 */
+	STATE_ANSWERED		= 10,	/* packets came back, no error */
+	STATE_SILENT		= 11,	/* nothing came back, no error */
+	STATE_MAX		= 11
+};
+
+/* "refused", "host-unreachable", ...; NULL for an unknown number. */
+const char *flow_state_name(int state);
+/* The state of a name, or 0 when there is none. */
+int flow_state_parse(const char *name);
+
+/* The state one ICMP error implies (family 4 or 6). */
+enum flow_state icmp_error_state(uint8_t family, uint8_t type, uint8_t code);
+
+#endif

@@ -1,0 +1,661 @@
+/*
+ * SQLite store. Every statement is prepared once and reused; values are
+ * always bound, never pasted into SQL. The schema version lives in
+ * PRAGMA user_version and each migration runs in one transaction with its
+ * version bump.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <sqlite3.h>
+
+#include "store/flowstate.h"
+#include "store/store.h"
+
+#define BUSY_TIMEOUT_MS	5000
+
+/*
+ * Migrations: migrations[i] takes the schema from version i to i + 1.
+ * Addresses are stored as 4- or 16-byte blobs (the family is their length),
+ * times as microseconds since the epoch, states as enum flow_state (the
+ * states table names them for people using sqlite3 directly).
+ */
+static const char *const migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE runs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  mode TEXT NOT NULL,"
+	"  started_us INTEGER NOT NULL,"
+	"  finished_us INTEGER,"
+	"  packets INTEGER, decoded INTEGER, malformed INTEGER,"
+	"  flows INTEGER, errors_matched INTEGER, errors_unseen INTEGER);"
+	"CREATE TABLE inputs ("
+	"  run_id INTEGER NOT NULL REFERENCES runs(id),"
+	"  name TEXT NOT NULL,"
+	"  digest TEXT NOT NULL,"
+	"  packets INTEGER NOT NULL,"
+	"  linktype INTEGER NOT NULL);"
+	"CREATE INDEX inputs_digest ON inputs(digest);"
+	"CREATE TABLE malformed ("
+	"  run_id INTEGER NOT NULL REFERENCES runs(id),"
+	"  reason TEXT NOT NULL,"
+	"  count INTEGER NOT NULL);"
+	"CREATE TABLE states (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+	"INSERT INTO states VALUES (1,'refused'),(2,'host-unreachable'),"
+	"  (3,'net-unreachable'),(4,'proto-unreachable'),(5,'prohibited'),"
+	"  (6,'frag-needed'),(7,'ttl-exceeded'),(8,'unreachable'),"
+	"  (9,'param-problem'),(10,'answered'),(11,'silent');"
+	"CREATE TABLE flows ("
+	"  id INTEGER PRIMARY KEY,"
+	"  run_id INTEGER NOT NULL,"
+	"  proto INTEGER NOT NULL,"
+	"  src BLOB NOT NULL, sport INTEGER,"
+	"  dst BLOB NOT NULL, dport INTEGER,"
+	"  first_us INTEGER NOT NULL, last_us INTEGER NOT NULL,"
+	"  pkts_sent INTEGER NOT NULL, bytes_sent INTEGER NOT NULL,"
+	"  pkts_back INTEGER NOT NULL, bytes_back INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL);"
+	"CREATE INDEX flows_run ON flows(run_id);"
+	"CREATE INDEX flows_state_last ON flows(state, last_us);"
+	"CREATE INDEX flows_last ON flows(last_us);"
+	"CREATE TABLE errors ("
+	"  flow_id INTEGER NOT NULL,"
+	"  family INTEGER NOT NULL,"
+	"  type INTEGER NOT NULL, code INTEGER NOT NULL,"
+	"  reporter BLOB NOT NULL,"
+	"  count INTEGER NOT NULL,"
+	"  first_us INTEGER NOT NULL, last_us INTEGER NOT NULL,"
+	"  mtu INTEGER);"
+	"CREATE INDEX errors_flow ON errors(flow_id);",
+};
+
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
+    STORE_SCHEMA_VERSION, "one migration per schema version");
+
+enum stmt {
+	S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_RUN_INSERT, S_RUN_FINISH, S_INPUT_INSERT, S_MALFORMED_INSERT,
+	S_FLOW_INSERT, S_ERROR_INSERT,
+	S_OVERLAP, S_FOREIGN_INPUTS,
+	S_DEL_ERRORS, S_DEL_FLOWS, S_DEL_MALFORMED, S_DEL_INPUTS, S_DEL_RUN,
+	S_ERRORS_OF_FLOW,
+	S_COUNT
+};
+
+static const char *const stmt_sql[S_COUNT] = {
+	[S_BEGIN]	= "BEGIN IMMEDIATE",
+	[S_COMMIT]	= "COMMIT",
+	[S_ROLLBACK]	= "ROLLBACK",
+	[S_RUN_INSERT]	= "INSERT INTO runs(mode, started_us) VALUES (?1, ?2)",
+	[S_RUN_FINISH]	= "UPDATE runs SET finished_us = ?2, packets = ?3,"
+	    " decoded = ?4, malformed = ?5, flows = ?6, errors_matched = ?7,"
+	    " errors_unseen = ?8 WHERE id = ?1",
+	[S_INPUT_INSERT] = "INSERT INTO inputs(run_id, name, digest, packets,"
+	    " linktype) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_MALFORMED_INSERT] = "INSERT INTO malformed(run_id, reason, count)"
+	    " VALUES (?1, ?2, ?3)",
+	[S_FLOW_INSERT]	= "INSERT INTO flows(run_id, proto, src, sport, dst,"
+	    " dport, first_us, last_us, pkts_sent, bytes_sent, pkts_back,"
+	    " bytes_back, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+	    " ?10, ?11, ?12, ?13)",
+	[S_ERROR_INSERT] = "INSERT INTO errors(flow_id, family, type, code,"
+	    " reporter, count, first_us, last_us, mtu)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[S_OVERLAP]	= "SELECT DISTINCT run_id FROM inputs WHERE run_id != ?1"
+	    " AND digest IN (SELECT digest FROM inputs WHERE run_id = ?1)",
+	[S_FOREIGN_INPUTS] = "SELECT name FROM inputs WHERE run_id = ?2 AND"
+	    " digest NOT IN (SELECT digest FROM inputs WHERE run_id = ?1)",
+	[S_DEL_ERRORS]	= "DELETE FROM errors WHERE flow_id IN"
+	    " (SELECT id FROM flows WHERE run_id = ?1)",
+	[S_DEL_FLOWS]	= "DELETE FROM flows WHERE run_id = ?1",
+	[S_DEL_MALFORMED] = "DELETE FROM malformed WHERE run_id = ?1",
+	[S_DEL_INPUTS]	= "DELETE FROM inputs WHERE run_id = ?1",
+	[S_DEL_RUN]	= "DELETE FROM runs WHERE id = ?1",
+	[S_ERRORS_OF_FLOW] = "SELECT family, type, code, reporter, count,"
+	    " first_us, last_us, mtu FROM errors WHERE flow_id = ?1"
+	    " ORDER BY first_us, rowid",
+};
+
+struct store {
+	sqlite3		*db;
+	char		*path;
+	int		 mode;
+	sqlite3_stmt	*st[S_COUNT];
+	int64_t		 run_id;
+	int		 in_txn;
+	char		 err[512];
+};
+
+static void
+set_err(struct store *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	va_end(ap);
+}
+
+static int
+db_fail(struct store *s, const char *what)
+{
+	set_err(s, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+	return -1;
+}
+
+const char *
+store_errmsg(const struct store *s)
+{
+	return s->err;
+}
+
+static int64_t
+now_us(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+/* Reset, clear and return a prepared statement ready for binding. */
+static sqlite3_stmt *
+stmt(struct store *s, enum stmt which)
+{
+	sqlite3_stmt *st = s->st[which];
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+/* Step a statement that returns no rows. */
+static int
+exec_stmt(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(s, what);
+	return 0;
+}
+
+static int
+user_version(struct store *s, int *version)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return db_fail(s, "reading the schema version");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return db_fail(s, "reading the schema version");
+	return 0;
+}
+
+static int
+migrate(struct store *s)
+{
+	int version;
+
+	if (user_version(s, &version) != 0)
+		return -1;
+	if (version > STORE_SCHEMA_VERSION) {
+		set_err(s, "%s: schema version %d is newer than this udpflows "
+		    "understands (%d); use a newer udpflows", s->path, version,
+		    STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	while (version < STORE_SCHEMA_VERSION) {
+		char bump[64];
+		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d",
+		    version + 1);
+		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+		    SQLITE_OK)
+			return db_fail(s, "starting the schema migration");
+		if (sqlite3_exec(s->db, migrations[version], NULL, NULL,
+		    NULL) != SQLITE_OK ||
+		    sqlite3_exec(s->db, bump, NULL, NULL, NULL) != SQLITE_OK) {
+			db_fail(s, "migrating the schema");
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+		if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) !=
+		    SQLITE_OK)
+			return db_fail(s, "committing the schema migration");
+		version++;
+	}
+	return 0;
+}
+
+static int
+check_version(struct store *s)
+{
+	int version;
+
+	if (user_version(s, &version) != 0)
+		return -1;
+	if (version == 0) {
+		set_err(s, "%s: not a udpflows database (no schema); "
+		    "create it with udpflowd", s->path);
+		return -1;
+	}
+	if (version != STORE_SCHEMA_VERSION) {
+		set_err(s, "%s: schema version %d, this udpflows reads "
+		    "version %d", s->path, version, STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
+struct store *
+store_open(const char *path, int mode, char *err, size_t errlen)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	int flags = mode == STORE_WRITE ?
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+
+	if (s == NULL || (s->path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		free(s);
+		return NULL;
+	}
+	s->mode = mode;
+	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+		if (s->db == NULL)
+			set_err(s, "%s: cannot open the database", path);
+		else
+			db_fail(s, "cannot open the database");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	if (mode == STORE_WRITE) {
+		if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL,
+		    NULL) != SQLITE_OK ||
+		    sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL,
+		    NULL, NULL) != SQLITE_OK) {
+			db_fail(s, "setting up the journal");
+			goto fail;
+		}
+		if (migrate(s) != 0)
+			goto fail;
+	} else if (check_version(s) != 0) {
+		goto fail;
+	}
+	for (int i = 0; i < S_COUNT; i++) {
+		if (mode == STORE_READ && i != S_ERRORS_OF_FLOW)
+			continue;
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
+			db_fail(s, "preparing a statement");
+			goto fail;
+		}
+	}
+	return s;
+fail:
+	snprintf(err, errlen, "%s", s->err);
+	store_close(s);
+	return NULL;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->in_txn)
+		store_run_abort(s);
+	for (int i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+}
+
+int
+store_run_begin(struct store *s, const char *mode)
+{
+	sqlite3_stmt *st;
+
+	if (exec_stmt(s, stmt(s, S_BEGIN), "starting a transaction") != 0)
+		return -1;
+	s->in_txn = 1;
+	st = stmt(s, S_RUN_INSERT);
+	sqlite3_bind_text(st, 1, mode, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now_us());
+	if (exec_stmt(s, st, "recording the run") != 0) {
+		store_run_abort(s);
+		return -1;
+	}
+	s->run_id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int
+store_run_input(struct store *s, const struct store_input *in)
+{
+	sqlite3_stmt *st = stmt(s, S_INPUT_INSERT);
+
+	sqlite3_bind_int64(st, 1, s->run_id);
+	sqlite3_bind_text(st, 2, in->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, in->digest, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)in->packets);
+	sqlite3_bind_int(st, 5, in->linktype);
+	return exec_stmt(s, st, "recording an input");
+}
+
+int
+store_run_malformed(struct store *s, const char *reason, uint64_t count)
+{
+	sqlite3_stmt *st = stmt(s, S_MALFORMED_INSERT);
+
+	sqlite3_bind_int64(st, 1, s->run_id);
+	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)count);
+	return exec_stmt(s, st, "recording malformed packets");
+}
+
+static size_t
+addr_len(uint8_t family)
+{
+	return family == 6 ? 16 : 4;
+}
+
+int
+store_run_flow(struct store *s, const struct store_flow *f)
+{
+	sqlite3_stmt *st = stmt(s, S_FLOW_INSERT);
+	int alen = (int)addr_len(f->family);
+
+	sqlite3_bind_int64(st, 1, s->run_id);
+	sqlite3_bind_int(st, 2, f->proto);
+	sqlite3_bind_blob(st, 3, f->src, alen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, f->dst, alen, SQLITE_STATIC);
+	if (f->has_ports) {
+		sqlite3_bind_int(st, 4, f->sport);
+		sqlite3_bind_int(st, 6, f->dport);
+	}
+	sqlite3_bind_int64(st, 7, f->first_us);
+	sqlite3_bind_int64(st, 8, f->last_us);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)f->pkts_sent);
+	sqlite3_bind_int64(st, 10, (sqlite3_int64)f->bytes_sent);
+	sqlite3_bind_int64(st, 11, (sqlite3_int64)f->pkts_back);
+	sqlite3_bind_int64(st, 12, (sqlite3_int64)f->bytes_back);
+	sqlite3_bind_int(st, 13, f->state);
+	if (exec_stmt(s, st, "writing a flow") != 0)
+		return -1;
+
+	int64_t flow_id = sqlite3_last_insert_rowid(s->db);
+	for (size_t i = 0; i < f->nerrors; i++) {
+		const struct store_error *e = &f->errors[i];
+		st = stmt(s, S_ERROR_INSERT);
+		sqlite3_bind_int64(st, 1, flow_id);
+		sqlite3_bind_int(st, 2, e->family);
+		sqlite3_bind_int(st, 3, e->type);
+		sqlite3_bind_int(st, 4, e->code);
+		sqlite3_bind_blob(st, 5, e->reporter, (int)addr_len(e->family),
+		    SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, e->count);
+		sqlite3_bind_int64(st, 7, e->first_us);
+		sqlite3_bind_int64(st, 8, e->last_us);
+		if (e->has_mtu)
+			sqlite3_bind_int64(st, 9, e->mtu);
+		if (exec_stmt(s, st, "writing an ICMP error") != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+delete_run(struct store *s, int64_t run)
+{
+	static const enum stmt dels[] = {
+		S_DEL_ERRORS, S_DEL_FLOWS, S_DEL_MALFORMED, S_DEL_INPUTS,
+		S_DEL_RUN,
+	};
+
+	for (size_t i = 0; i < sizeof(dels) / sizeof(dels[0]); i++) {
+		sqlite3_stmt *st = stmt(s, dels[i]);
+		sqlite3_bind_int64(st, 1, run);
+		if (exec_stmt(s, st, "replacing an earlier analysis") != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Earlier runs that share an input with this one: replace those whose
+ * inputs are all part of this run; refuse when one has other inputs too,
+ * since keeping both would count the shared packets twice.
+ */
+static int
+replace_earlier(struct store *s, int *replaced)
+{
+	int64_t runs[64];
+	size_t nruns = 0;
+	sqlite3_stmt *st = stmt(s, S_OVERLAP);
+	int rc;
+
+	sqlite3_bind_int64(st, 1, s->run_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && nruns < 64)
+		runs[nruns++] = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return db_fail(s, "looking for earlier analyses");
+
+	for (size_t i = 0; i < nruns; i++) {
+		st = stmt(s, S_FOREIGN_INPUTS);
+		sqlite3_bind_int64(st, 1, s->run_id);
+		sqlite3_bind_int64(st, 2, runs[i]);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			set_err(s, "%s: an earlier analysis (run %lld) holds "
+			    "some of these packets together with %s, which is "
+			    "not among the inputs now; analyze the same set of "
+			    "files again, or use another database", s->path,
+			    (long long)runs[i], sqlite3_column_text(st, 0));
+			sqlite3_reset(st);
+			return -1;
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return db_fail(s, "comparing with earlier analyses");
+	}
+	for (size_t i = 0; i < nruns; i++)
+		if (delete_run(s, runs[i]) != 0)
+			return -1;
+	*replaced = (int)nruns;
+	return 0;
+}
+
+int
+store_run_finish(struct store *s, const struct store_run_stats *rs,
+    int *replaced)
+{
+	sqlite3_stmt *st;
+
+	*replaced = 0;
+	if (replace_earlier(s, replaced) != 0)
+		goto fail;
+	st = stmt(s, S_RUN_FINISH);
+	sqlite3_bind_int64(st, 1, s->run_id);
+	sqlite3_bind_int64(st, 2, now_us());
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)rs->packets);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)rs->decoded);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)rs->malformed);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)rs->flows);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)rs->errors_matched);
+	sqlite3_bind_int64(st, 8, (sqlite3_int64)rs->errors_unseen);
+	if (exec_stmt(s, st, "recording the run") != 0)
+		goto fail;
+	if (exec_stmt(s, stmt(s, S_COMMIT), "committing") != 0)
+		goto fail;
+	s->in_txn = 0;
+	return 0;
+fail:
+	store_run_abort(s);
+	return -1;
+}
+
+void
+store_run_abort(struct store *s)
+{
+	if (!s->in_txn)
+		return;
+	sqlite3_step(stmt(s, S_ROLLBACK));
+	sqlite3_reset(s->st[S_ROLLBACK]);
+	s->in_txn = 0;
+}
+
+/* Reading. */
+
+static void
+column_addr(sqlite3_stmt *st, int col, uint8_t out[16], uint8_t *family)
+{
+	int n = sqlite3_column_bytes(st, col);
+	const void *p = sqlite3_column_blob(st, col);
+
+	memset(out, 0, 16);
+	if (p != NULL && (n == 4 || n == 16))
+		memcpy(out, p, (size_t)n);
+	if (family != NULL)
+		*family = n == 16 ? 6 : 4;
+}
+
+static int
+read_errors(struct store *s, struct store_flow *f, struct store_error **buf,
+    size_t *cap)
+{
+	sqlite3_stmt *st = stmt(s, S_ERRORS_OF_FLOW);
+	size_t n = 0;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, f->id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 8;
+			struct store_error *nb = realloc(*buf,
+			    ncap * sizeof(*nb));
+			if (nb == NULL) {
+				sqlite3_reset(st);
+				set_err(s, "%s: out of memory", s->path);
+				return -1;
+			}
+			*buf = nb;
+			*cap = ncap;
+		}
+		struct store_error *e = &(*buf)[n++];
+		memset(e, 0, sizeof(*e));
+		e->family = (uint8_t)sqlite3_column_int(st, 0);
+		e->type = (uint8_t)sqlite3_column_int(st, 1);
+		e->code = (uint8_t)sqlite3_column_int(st, 2);
+		column_addr(st, 3, e->reporter, NULL);
+		e->count = (uint32_t)sqlite3_column_int64(st, 4);
+		e->first_us = sqlite3_column_int64(st, 5);
+		e->last_us = sqlite3_column_int64(st, 6);
+		e->has_mtu = sqlite3_column_type(st, 7) != SQLITE_NULL;
+		e->mtu = (uint32_t)sqlite3_column_int64(st, 7);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(s, "reading ICMP errors");
+	f->errors = *buf;
+	f->nerrors = n;
+	return 0;
+}
+
+/*
+ * The query is assembled from fixed fragments chosen by which filters are
+ * present; every value goes in as a bound parameter.
+ */
+int
+store_query_flows(struct store *s, const struct store_query *q,
+    store_flow_fn fn, void *arg)
+{
+	char sql[1024];
+	size_t len;
+	sqlite3_stmt *st;
+	struct store_error *ebuf = NULL;
+	size_t ecap = 0;
+	int rc, param = 1, ret = 0;
+
+	len = (size_t)snprintf(sql, sizeof(sql), "SELECT id, proto, src, sport,"
+	    " dst, dport, first_us, last_us, pkts_sent, bytes_sent, pkts_back,"
+	    " bytes_back, state FROM flows WHERE 1");
+	if (q->states != NULL && q->nstates > 0 && q->nstates <= STATE_MAX) {
+		len += (size_t)snprintf(sql + len, sizeof(sql) - len,
+		    " AND state IN (?");
+		for (size_t i = 1; i < q->nstates; i++)
+			len += (size_t)snprintf(sql + len, sizeof(sql) - len,
+			    ",?");
+		len += (size_t)snprintf(sql + len, sizeof(sql) - len, ")");
+	}
+	if (q->host != NULL)
+		len += (size_t)snprintf(sql + len, sizeof(sql) - len,
+		    " AND (src = ?%d OR dst = ?%d)", 90, 90);
+	if (q->port >= 0)
+		len += (size_t)snprintf(sql + len, sizeof(sql) - len,
+		    " AND (sport = ?91 OR dport = ?91)");
+	if (q->has_since)
+		len += (size_t)snprintf(sql + len, sizeof(sql) - len,
+		    " AND last_us >= ?92");
+	if (q->has_until)
+		len += (size_t)snprintf(sql + len, sizeof(sql) - len,
+		    " AND first_us <= ?93");
+	snprintf(sql + len, sizeof(sql) - len, " ORDER BY first_us, id");
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_fail(s, "preparing the query");
+	if (q->states != NULL)
+		for (size_t i = 0; i < q->nstates && i < STATE_MAX; i++)
+			sqlite3_bind_int(st, param++, q->states[i]);
+	if (q->host != NULL)
+		sqlite3_bind_blob(st, 90, q->host, (int)q->hostlen,
+		    SQLITE_STATIC);
+	if (q->port >= 0)
+		sqlite3_bind_int(st, 91, q->port);
+	if (q->has_since)
+		sqlite3_bind_int64(st, 92, q->since_us);
+	if (q->has_until)
+		sqlite3_bind_int64(st, 93, q->until_us);
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_flow f;
+		memset(&f, 0, sizeof(f));
+		f.id = sqlite3_column_int64(st, 0);
+		f.proto = (uint8_t)sqlite3_column_int(st, 1);
+		column_addr(st, 2, f.src, &f.family);
+		column_addr(st, 4, f.dst, NULL);
+		f.has_ports = sqlite3_column_type(st, 3) != SQLITE_NULL;
+		f.sport = (uint16_t)sqlite3_column_int(st, 3);
+		f.dport = (uint16_t)sqlite3_column_int(st, 5);
+		f.first_us = sqlite3_column_int64(st, 6);
+		f.last_us = sqlite3_column_int64(st, 7);
+		f.pkts_sent = (uint64_t)sqlite3_column_int64(st, 8);
+		f.bytes_sent = (uint64_t)sqlite3_column_int64(st, 9);
+		f.pkts_back = (uint64_t)sqlite3_column_int64(st, 10);
+		f.bytes_back = (uint64_t)sqlite3_column_int64(st, 11);
+		f.state = (uint8_t)sqlite3_column_int(st, 12);
+		if (read_errors(s, &f, &ebuf, &ecap) != 0) {
+			ret = -1;
+			break;
+		}
+		if ((ret = fn(&f, arg)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = db_fail(s, "querying flows");
+	sqlite3_finalize(st);
+	free(ebuf);
+	return ret;
+}

@@ -1,0 +1,93 @@
+/*
+ * The SQLite store: the only module that speaks SQL. Shared by the daemon
+ * (writer) and the CLI (reader). Functions return 0 on success and -1 on
+ * failure, with the reason in store_errmsg(); the store never exits.
+ */
+#ifndef UDPFLOWS_STORE_H
+#define UDPFLOWS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_SCHEMA_VERSION	1
+
+struct store;
+
+struct store_error {
+	uint8_t		family;		/* 4 ICMP, 6 ICMPv6 */
+	uint8_t		type, code;
+	uint8_t		has_mtu;
+	uint8_t		reporter[16];
+	uint32_t	count;
+	uint32_t	mtu;
+	int64_t		first_us, last_us;
+};
+
+/* One flow as stored; src is the side whose packet was seen first. */
+struct store_flow {
+	int64_t		id;		/* rowid, set when read */
+	uint8_t		family;		/* 4 or 6 */
+	uint8_t		proto;
+	uint8_t		has_ports;
+	uint8_t		state;		/* enum flow_state */
+	uint8_t		src[16], dst[16];
+	uint16_t	sport, dport;
+	int64_t		first_us, last_us;
+	uint64_t	pkts_sent, bytes_sent, pkts_back, bytes_back;
+	size_t		nerrors;
+	const struct store_error *errors;
+};
+
+/* Per-input facts, so that a second run over the same file is known. */
+struct store_input {
+	const char	*name;
+	char		 digest[33];	/* hex; identity of the packets */
+	uint64_t	 packets;
+	int		 linktype;
+};
+
+struct store_run_stats {
+	uint64_t	packets, decoded, malformed, flows;
+	uint64_t	errors_matched, errors_unseen;
+};
+
+enum { STORE_READ, STORE_WRITE };
+
+struct store *store_open(const char *path, int mode, char *err, size_t errlen);
+void store_close(struct store *);
+const char *store_errmsg(const struct store *);
+
+/*
+ * Writing one offline analysis: begin, add inputs and flows, finish.
+ * Everything between begin and finish is one transaction, so a reader sees
+ * the run whole or not at all. finish replaces earlier runs whose inputs
+ * are all among this run's (a re-analysis of the same files), and fails,
+ * storing nothing, when an earlier run shares only some of them.
+ */
+int store_run_begin(struct store *, const char *mode);
+int store_run_input(struct store *, const struct store_input *);
+int store_run_flow(struct store *, const struct store_flow *);
+int store_run_malformed(struct store *, const char *reason, uint64_t count);
+/* *replaced: how many earlier runs this one replaced. */
+int store_run_finish(struct store *, const struct store_run_stats *,
+    int *replaced);
+void store_run_abort(struct store *);
+
+/* Reading. */
+struct store_query {
+	const uint8_t	*states;	/* states to select; NULL: all */
+	size_t		 nstates;
+	const uint8_t	*host;		/* either side; NULL: any */
+	size_t		 hostlen;	/* 4 or 16 */
+	int		 port;		/* either side; -1: any */
+	int		 has_since, has_until;
+	int64_t		 since_us, until_us;
+};
+
+typedef int (*store_flow_fn)(const struct store_flow *, void *arg);
+
+/* Calls fn for each flow matched, oldest first; stops if fn returns != 0. */
+int store_query_flows(struct store *, const struct store_query *,
+    store_flow_fn fn, void *arg);
+
+#endif
