@@ -116,7 +116,11 @@ icmp_error(struct analyzer *a, const struct decoded *d, int64_t ts_us)
 		a->st.errors_no_quote++;
 		return;
 	}
-	flow_key_make(&d->quote, &k, &from_a);
+	/* A quoted later fragment names its flow through the first one. */
+	struct tuple t = d->quote;
+	if (d->quote_frag == FRAG_LATER)
+		frag_table_find(&a->frags, &d->quote, d->quote_frag_id, &t);
+	flow_key_make(&t, &k, &from_a);
 	if ((f = flow_table_get(a->flows, &k, from_a, &created)) == NULL) {
 		a->st.nomem++;
 		return;

@@ -65,16 +65,21 @@ summary(const struct analyzer_stats *st, size_t flows, double secs)
 	}
 	if (len > 0 && len < sizeof(why))
 		snprintf(why + len, sizeof(why) - len, ")");
+	char noquote[64] = "";
+	if (st->errors_no_quote > 0)
+		snprintf(noquote, sizeof(noquote), ", %llu %s too short to "
+		    "name a flow", (unsigned long long)st->errors_no_quote,
+		    plural(st->errors_no_quote, "error", "errors"));
 	fprintf(stderr, "udpflowd: %llu packets read, %llu decoded, "
 	    "%llu malformed%s, %zu %s, %llu %s matched, "
-	    "%llu %s whose flow was never seen, %.2f s\n",
+	    "%llu %s whose flow was never seen%s, %.2f s\n",
 	    (unsigned long long)st->packets, (unsigned long long)st->decoded,
 	    (unsigned long long)malformed, why, flows,
 	    plural(flows, "flow", "flows"),
 	    (unsigned long long)st->errors_matched,
 	    plural(st->errors_matched, "error", "errors"),
 	    (unsigned long long)st->errors_unseen,
-	    plural(st->errors_unseen, "error", "errors"), secs);
+	    plural(st->errors_unseen, "error", "errors"), noquote, secs);
 }
 
 /* Store the analysis as one run; 0 when it is safely committed. */

@@ -112,6 +112,8 @@ struct decoded {
 	uint32_t	mtu;		/* 3/4 next-hop MTU, ICMPv6 2 MTU */
 	uint8_t		quote_depth;	/* enum quote_depth */
 	struct tuple	quote;		/* the offending packet, as sent */
+	uint8_t		quote_frag;	/* enum frag_kind of the quote */
+	uint32_t	quote_frag_id;
 
 	enum decode_reason why;		/* with DECODE_MALFORMED */
 };

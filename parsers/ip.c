@@ -202,6 +202,8 @@ quote_decode(struct cursor *c, struct decoded *d)
 		return;
 	}
 	d->quote_depth = QUOTE_ADDRS;
+	d->quote_frag = ii.frag;
+	d->quote_frag_id = ii.frag_id;
 	if (ii.frag == FRAG_LATER || !has_port_header(q->proto))
 		return;
 	q->sport = cur_be16(c);

@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""Craft the captures that no namespace can record: other link types, IP
+options and extension headers, every ICMP error code, short quotes, and
+malformed packets. Run by hand (needs python3-scapy); writes into pcaps/.
+
+    tests/craft-pcaps.py [OUTDIR]
+
+Every capture here is documented in pcaps/README.md, and its expected
+analysis is in tests/expect/NAME.expect.
+"""
+import os
+import struct
+import sys
+
+from scapy.all import (ICMP, IP, TCP, UDP, Ether, Dot1Q, Dot1AD, IPv6,
+                       IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
+                       IPv6ExtHdrRouting, ICMPv6DestUnreach, ICMPv6EchoRequest,
+                       ICMPv6PacketTooBig, ICMPv6ParamProblem, ICMPv6TimeExceeded,
+                       ICMPv6ND_NS, IPOption_Router_Alert, Raw,
+                       fragment)
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "pcaps")
+T0 = 1795284000.0       # 2026-11-21T18:00:00Z: fixed, so outputs never change
+MAC_C = "02:00:00:00:00:02"
+MAC_R = "02:00:00:00:00:01"
+C4, S4, R4 = "198.18.0.2", "198.18.1.2", "198.18.0.1"
+C6, S6, R6 = "2001:db8::2", "2001:db8:1::2", "2001:db8::1"
+
+
+def write(name, linktype, frames, nano=False):
+    """Classic pcap, one frame every 10 ms from T0 (libpcap's file format:
+    magic, version 2.4, snaplen 65535; a1b23c4d magic for nanoseconds)."""
+    magic = 0xa1b23c4d if nano else 0xa1b2c3d4
+    with open(os.path.join(OUT, name), "wb") as fh:
+        fh.write(struct.pack("<IHHiIII", magic, 2, 4, 0, 0, 65535, linktype))
+        for i, f in enumerate(frames):
+            f = bytes(f)
+            frac = (i % 100) * (10000000 if nano else 10000)
+            fh.write(struct.pack("<IIII", int(T0) + i // 100, frac, len(f), len(f)))
+            fh.write(f)
+    print("crafted", name)
+
+
+def eth(ip_pkt, src=MAC_C, dst=MAC_R):
+    raw = bytes(ip_pkt)
+    et = 0x86dd if raw[0] >> 4 == 6 else 0x0800
+    return bytes(Ether(src=src, dst=dst, type=et)) + raw
+
+
+def refused4(sport, dst=S4, reporter=None):
+    """A UDP datagram to a closed port and the port unreachable it draws."""
+    u = IP(src=C4, dst=dst, id=sport) / UDP(sport=sport, dport=9999) / Raw(b"q" * 10)
+    e = IP(src=reporter or dst, dst=C4) / ICMP(type=3, code=3) / bytes(u)
+    return [bytes(u), bytes(e)]
+
+
+def refused6(sport, dst=S6):
+    u = IPv6(src=C6, dst=dst) / UDP(sport=sport, dport=9999) / Raw(b"q" * 10)
+    e = IPv6(src=dst, dst=C6) / ICMPv6DestUnreach(code=4) / bytes(u)
+    return [bytes(u), bytes(e)]
+
+
+def links():
+    # 802.1Q and QinQ (802.1ad outer tag, then 802.1Q).
+    f = []
+    for p in refused4(42001):
+        f.append(bytes(Ether(src=MAC_C, dst=MAC_R) / Dot1Q(vlan=10) / IP(p)))
+    for p in refused6(42002):
+        f.append(bytes(Ether(src=MAC_C, dst=MAC_R) / Dot1AD(vlan=100) /
+                       Dot1Q(vlan=20) / IPv6(p)))
+    write("link-vlan.pcap", 1, f)
+
+    # Linux cooked v1 (DLT_LINUX_SLL 113): type, ARPHRD, alen, addr[8], proto.
+    def sll(p, et):
+        return struct.pack("!HHH8sH", 0, 1, 6, bytes(8), et) + p
+    f = [sll(p, 0x0800) for p in refused4(42003)] + \
+        [sll(p, 0x86dd) for p in refused6(42004)]
+    write("link-sll.pcap", 113, f)
+
+    # Linux cooked v2 (DLT_LINUX_SLL2 276): proto, res, ifindex, ARPHRD,
+    # pkttype, alen, addr[8].
+    def sll2(p, et):
+        return struct.pack("!HHIHBB8s", et, 0, 2, 1, 0, 6, bytes(8)) + p
+    f = [sll2(p, 0x0800) for p in refused4(42005)] + \
+        [sll2(p, 0x86dd) for p in refused6(42006)]
+    write("link-sll2.pcap", 276, f)
+
+    write("link-raw.pcap", 101, refused4(42007) + refused6(42008))
+    write("link-ipv4.pcap", 228, refused4(42009))
+    write("link-ipv6.pcap", 229, refused6(42010))
+
+    # BSD loopback: DLT_NULL in the writer's byte order (little-endian AF_INET
+    # 2, big-endian FreeBSD AF_INET6 28), DLT_LOOP in network order (OpenBSD
+    # AF_INET6 24).
+    f = [struct.pack("<I", 2) + p for p in refused4(42011)] + \
+        [struct.pack(">I", 28) + p for p in refused6(42012)]
+    write("link-null.pcap", 0, f)
+    f = [struct.pack(">I", 2) + p for p in refused4(42013)] + \
+        [struct.pack(">I", 24) + p for p in refused6(42014)]
+    write("link-loop.pcap", 108, f)
+
+    # Nanosecond timestamps must come out in microseconds.
+    write("link-nsec.pcap", 1, [eth(p) for p in refused4(42015)], nano=True)
+
+
+def ip_features():
+    # IPv4 options on the packet and in the quote (IHL 6).
+    u = IP(src=C4, dst=S4, options=[IPOption_Router_Alert()]) / \
+        UDP(sport=43001, dport=9999) / Raw(b"opt")
+    e = IP(src=S4, dst=C4) / ICMP(type=3, code=3) / bytes(u)
+    f = [eth(u), eth(e, MAC_R, MAC_C)]
+
+    # IPv4 fragments: a 3000-byte datagram in three, its reply in three, and
+    # a stray later fragment whose first fragment was never seen.
+    big = IP(src=C4, dst=S4, id=777) / UDP(sport=43002, dport=7) / Raw(b"f" * 3000)
+    f += [eth(x) for x in fragment(big, fragsize=1200)]
+    back = IP(src=S4, dst=C4, id=778) / UDP(sport=7, dport=43002) / Raw(b"f" * 3000)
+    f += [eth(x, MAC_R, MAC_C) for x in fragment(back, fragsize=1200)]
+    stray = fragment(IP(src=C4, dst=S4, id=779) / UDP(sport=43003, dport=7) /
+                     Raw(b"s" * 3000), fragsize=1200)[1]
+    f.append(eth(stray))
+    # A time exceeded quoting a later fragment: found through the first one.
+    first = fragment(IP(src=C4, dst=S4, id=780) / UDP(sport=43004, dport=7) /
+                     Raw(b"t" * 3000), fragsize=1200)
+    f += [eth(first[0]), eth(first[1])]
+    f.append(eth(IP(src=R4, dst=C4) / ICMP(type=11, code=1) / bytes(first[1])[:28],
+                 MAC_R, MAC_C))
+    write("ipv4-features.pcap", 1, f)
+
+    # IPv6 extension headers on the packet, and a quote that walks through
+    # hop-by-hop, destination options and routing headers to the ports.
+    def ext(p):
+        return IPv6(src=C6, dst=S6) / IPv6ExtHdrHopByHop() / IPv6ExtHdrDestOpt() / \
+            IPv6ExtHdrRouting(addresses=[]) / p
+    u = ext(UDP(sport=43101, dport=9999) / Raw(b"ext"))
+    e = IPv6(src=S6, dst=C6) / ICMPv6DestUnreach(code=4) / bytes(u)
+    f = [eth(u), eth(e, MAC_R, MAC_C)]
+    # IPv6 fragments: first (with ports), second counted through the first.
+    big = IPv6(src=C6, dst=S6) / IPv6ExtHdrFragment(id=0x1234) / \
+        UDP(sport=43102, dport=7) / Raw(b"g" * 2000)
+    frags = fragment6(big, 1280)
+    f += [eth(x) for x in frags]
+    # Packet too big quoting the first fragment (fragment header in the quote).
+    f.append(eth(IPv6(src=R6, dst=C6) / ICMPv6PacketTooBig(mtu=1280) /
+                 bytes(frags[0])[:1232], MAC_R, MAC_C))
+    write("ipv6-features.pcap", 1, f)
+
+
+def fragment6(pkt, mtu):
+    from scapy.all import fragment6 as f6
+    return f6(pkt, mtu)
+
+
+def icmp_codes():
+    """One UDP flow per ICMP error type/code, source port 44000 + index."""
+    f = []
+    n = 0
+    for t, codes in ((3, range(16)), (11, (0, 1)), (12, (0,))):
+        for c in codes:
+            sport = 44000 + n
+            n += 1
+            u = IP(src=C4, dst=S4) / UDP(sport=sport, dport=9999) / Raw(b"c")
+            rep = S4 if (t, c) == (3, 3) else R4
+            icmp = ICMP(type=t, code=c)
+            if (t, c) == (3, 4):
+                icmp = ICMP(type=3, code=4, nexthopmtu=1000)
+            f += [eth(u), eth(IP(src=rep, dst=C4) / icmp / bytes(u), MAC_R, MAC_C)]
+    n = 0
+    six = [(ICMPv6DestUnreach, c) for c in range(9)] + \
+        [(ICMPv6PacketTooBig, None), (ICMPv6TimeExceeded, 0),
+         (ICMPv6ParamProblem, 0)]
+    for cls, c in six:
+        sport = 45000 + n
+        n += 1
+        u = IPv6(src=C6, dst=S6) / UDP(sport=sport, dport=9999) / Raw(b"c")
+        if cls is ICMPv6PacketTooBig:
+            icmp = cls(mtu=1280)
+        else:
+            icmp = cls(code=c)
+        f += [eth(u), eth(IPv6(src=R6, dst=C6) / icmp / bytes(u), MAC_R, MAC_C)]
+    write("icmp-codes.pcap", 1, f)
+
+
+def quotes():
+    """Quotes cut short at each step, and ICMP that is not an error."""
+    f = []
+    u = bytes(IP(src=C4, dst=S4, options=[IPOption_Router_Alert()]) /
+              UDP(sport=46001, dport=9999) / Raw(b"quote"))
+    # Full header with options but no transport bytes: address pair only.
+    f.append(eth(IP(src=S4, dst=C4) / ICMP(type=3, code=1) / u[:24], MAC_R, MAC_C))
+    # Two bytes of the UDP header: still no ports.
+    f.append(eth(IP(src=S4, dst=C4) / ICMP(type=3, code=1) / u[:26], MAC_R, MAC_C))
+    # Options cut short: address pair only.
+    f.append(eth(IP(src=S4, dst=C4) / ICMP(type=3, code=1) / u[:22], MAC_R, MAC_C))
+    # Less than an IP header: no quote at all, counted, never a flow.
+    f.append(eth(IP(src=S4, dst=C4) / ICMP(type=3, code=3) / u[:12], MAC_R, MAC_C))
+    # IPv6 quote cut inside its extension headers: pair known, protocol not.
+    u6 = bytes(IPv6(src=C6, dst=S6) / IPv6ExtHdrDestOpt(options=[]) /
+               UDP(sport=46002, dport=9999) / Raw(b"q"))
+    f.append(eth(IPv6(src=S6, dst=C6) / ICMPv6DestUnreach(code=4) / u6[:44],
+                 MAC_R, MAC_C))
+    # Not errors: echo request/reply, neighbour solicitation.
+    f.append(eth(IP(src=C4, dst=S4) / ICMP(type=8) / Raw(b"ping")))
+    f.append(eth(IP(src=S4, dst=C4) / ICMP(type=0) / Raw(b"ping"), MAC_R, MAC_C))
+    f.append(eth(IPv6(src=C6, dst=S6) / ICMPv6EchoRequest()))
+    f.append(eth(IPv6(src=C6, dst="ff02::1:ff00:2") / ICMPv6ND_NS(tgt=S6)))
+    # Answered, then refused: the server died mid-conversation.
+    a = IP(src=C4, dst=S4) / UDP(sport=46003, dport=53) / Raw(b"dns?")
+    r = IP(src=S4, dst=C4) / UDP(sport=53, dport=46003) / Raw(b"dns!")
+    f += [eth(a), eth(r, MAC_R, MAC_C), eth(a)]
+    f.append(eth(IP(src=S4, dst=C4) / ICMP(type=3, code=3) / bytes(a), MAC_R, MAC_C))
+    write("quotes.pcap", 1, f)
+
+
+def malformed():
+    """One packet per reason a packet is refused, and one good flow."""
+    good = eth(IP(src=C4, dst=S4) / UDP(sport=47000, dport=7) / Raw(b"ok"))
+    ip = bytes(IP(src=C4, dst=S4) / UDP(sport=47001, dport=7) / Raw(b"bad"))
+    hdr = bytes(Ether(src=MAC_C, dst=MAC_R, type=0x0800))
+    f = [good]
+    f.append(hdr[:10])                                   # link-truncated
+    f.append(hdr + ip[:12])                              # ip-truncated
+    f.append(hdr + bytes([0x55]) + ip[1:])               # ip-bad-version
+    f.append(hdr + bytes([0x43]) + ip[1:])               # ip-bad-header-length
+    f.append(hdr + ip[:2] + struct.pack("!H", 16) + ip[4:])  # ip-bad-total-length
+    f.append(hdr + bytes([0x47]) + ip[1:24])             # ip-truncated (options)
+    f.append(hdr + ip[:22])                              # udp-truncated
+    bad_ulen = bytearray(ip)
+    bad_ulen[24:26] = struct.pack("!H", 4)
+    f.append(hdr + bytes(bad_ulen))                      # udp-bad-length
+    tcp = bytes(IP(src=C4, dst=S4) / TCP(sport=47002, dport=80, flags="S"))
+    f.append(hdr + tcp[:30])                             # tcp-truncated
+    bad_off = bytearray(tcp)
+    bad_off[32] = 0x20
+    f.append(hdr + bytes(bad_off))                       # tcp-bad-header-length
+    icmp = bytes(IP(src=S4, dst=C4) / ICMP(type=3, code=3))
+    f.append(hdr + icmp[:24])                            # icmp-truncated
+    e6 = bytes(IPv6(src=C6, dst=S6) / IPv6ExtHdrHopByHop() / UDP(sport=47003, dport=7))
+    f.append(bytes(Ether(src=MAC_C, dst=MAC_R, type=0x86dd)) + e6[:44])  # ip6-ext-truncated
+    deep = b"".join(struct.pack("!HH", 1, 0x8100) for _ in range(9))
+    f.append(bytes(Ether(src=MAC_C, dst=MAC_R, type=0x8100))[:12] +
+             struct.pack("!H", 0x8100) + deep + struct.pack("!H", 0x0800) + ip)  # vlan-too-deep
+    f.append(bytes(Ether(src=MAC_C, dst=MAC_R, type=0x0806)) + bytes(28))  # ARP: not IP
+    write("malformed.pcap", 1, f)
+
+    # A capture whose last record is cut short: the file ends mid-packet.
+    path = os.path.join(OUT, "truncated-record.pcap")
+    write("truncated-record.pcap", 1,
+          [eth(p) for p in refused4(48001)] + [good])
+    with open(path, "rb+") as fh:
+        fh.seek(0, 2)
+        fh.truncate(fh.tell() - 20)
+    print("truncated truncated-record.pcap by 20 bytes")
+
+
+if __name__ == "__main__":
+    os.makedirs(OUT, exist_ok=True)
+    links()
+    ip_features()
+    icmp_codes()
+    quotes()
+    malformed()
