@@ -210,7 +210,7 @@ main(int argc, char *argv[])
 		warnx("%s", store_errmsg(db));
 		warnx("%s: nothing was stored", dbpath);
 		status = 1;
-	} else if (status != 0) {
+	} else if (status != 0 && analyzer_stats(a)->packets > 0) {
 		warnx("stored %zu %s from the %llu packets read before the "
 		    "error", nflows, plural(nflows, "flow", "flows"),
 		    (unsigned long long)analyzer_stats(a)->packets);
