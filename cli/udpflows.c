@@ -96,6 +96,9 @@ errors_text(const struct store_flow *f)
 	size_t len = 0;
 
 	buf[0] = '\0';
+	if (f->nerrors == 0 && f->state == STATE_REFUSED && f->proto == 6)
+		return xstrdup("the destination answered the SYN with a reset "
+		    "(RST)");
 	for (size_t i = 0; i < f->nerrors && len < sizeof(buf); i++) {
 		const struct store_error *e = &f->errors[i];
 		char rep[64], mtu[32] = "";

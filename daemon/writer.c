@@ -61,8 +61,9 @@ writer_flows(struct store *s, struct analyzer *a)
 	size_t errcap = 0;
 	int rc = 0;
 
-	if (flow_table_count(ft) > 0 &&
-	    (c.v = calloc(flow_table_count(ft), sizeof(*c.v))) == NULL)
+	if (flow_table_count(ft) == 0)
+		return 0;
+	if ((c.v = calloc(flow_table_count(ft), sizeof(*c.v))) == NULL)
 		return -1;
 	flow_table_foreach(ft, collect_one, &c);
 	qsort(c.v, c.n, sizeof(*c.v), by_first_seen);

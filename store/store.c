@@ -129,6 +129,9 @@ struct store {
 	char		 err[512];
 };
 
+static void set_err(struct store *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 set_err(struct store *s, const char *fmt, ...)
 {
