@@ -5,7 +5,7 @@
 
 : "${BUILD:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
-PCAPS="$SRCDIR/pcaps"
+PCAPS=${PCAPS:-$SRCDIR/pcaps}
 UDPFLOWD="$BUILD/udpflowd"
 UDPFLOWS="$BUILD/udpflows"
 tap_n=0
