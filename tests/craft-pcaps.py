@@ -210,6 +210,13 @@ def quotes():
     r = IP(src=S4, dst=C4) / UDP(sport=53, dport=46003) / Raw(b"dns!")
     f += [eth(a), eth(r, MAC_R, MAC_C), eth(a)]
     f.append(eth(IP(src=S4, dst=C4) / ICMP(type=3, code=3) / bytes(a), MAC_R, MAC_C))
+    # ICMP errors quoting TCP SYNs attach to the TCP flow, as for UDP.
+    syn = IP(src=C4, dst=S4) / TCP(sport=46004, dport=80, flags="S")
+    f += [eth(syn), eth(IP(src=R4, dst=C4) / ICMP(type=3, code=1) / bytes(syn)[:28],
+                        MAC_R, MAC_C)]
+    syn6 = IPv6(src=C6, dst=S6) / TCP(sport=46005, dport=443, flags="S")
+    f += [eth(syn6), eth(IPv6(src=R6, dst=C6) / ICMPv6DestUnreach(code=1) /
+                         bytes(syn6), MAC_R, MAC_C)]
     write("quotes.pcap", 1, f)
 
 
