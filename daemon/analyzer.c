@@ -191,7 +191,7 @@ analyzer_flow_state(const struct flow_table *ft, const struct flow *f)
 
 	for (const struct flow_error *e = flow_error_first(ft, f); e != NULL;
 	    e = flow_error_next(ft, e)) {
-		int s = icmp_error_state(e->family, e->type, e->code);
+		int s = icmp_error_state(e->e.family, e->e.type, e->e.code);
 		if (s < state)
 			state = s;
 	}

@@ -148,7 +148,7 @@ flow_error_add(struct flow_table *ft, struct flow *f, uint8_t family,
 	uint32_t prev = FLOW_ERR_NONE;
 
 	for (uint32_t i = f->err_head; i != FLOW_ERR_NONE; i = ft->errs[i].next) {
-		struct flow_error *e = &ft->errs[i];
+		struct store_error *e = &ft->errs[i].e;
 		prev = i;
 		if (e->family != family || e->type != type || e->code != code ||
 		    memcmp(e->reporter, reporter, 16) != 0)
@@ -175,9 +175,9 @@ flow_error_add(struct flow_table *ft, struct flow *f, uint8_t family,
 		ft->errs = ne;
 		ft->errcap = ncap;
 	}
-	struct flow_error *e = &ft->errs[ft->nerrs];
+	struct store_error *e = &ft->errs[ft->nerrs].e;
 	memset(e, 0, sizeof(*e));
-	e->next = FLOW_ERR_NONE;
+	ft->errs[ft->nerrs].next = FLOW_ERR_NONE;
 	e->family = family;
 	e->type = type;
 	e->code = code;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "parsers/decode.h"
+#include "store/store.h"
 
 /*
  * Canonical key: side a is the smaller (address, port) pair, so both
@@ -33,15 +34,10 @@ enum {
 
 #define FLOW_ERR_NONE	UINT32_MAX
 
+/* One error aggregate, in the form the store writes it. */
 struct flow_error {
-	uint32_t	next;		/* index in the table's error pool */
-	uint8_t		family;		/* 4 ICMP, 6 ICMPv6 */
-	uint8_t		type, code;
-	uint8_t		has_mtu;
-	uint8_t		reporter[16];
-	uint32_t	count;
-	uint32_t	mtu;
-	int64_t		first_us, last_us;
+	uint32_t		next;	/* index in the table's error pool */
+	struct store_error	e;
 };
 
 struct flow {

@@ -88,16 +88,7 @@ writer_flows(struct store *s, struct analyzer *a)
 				errs = ne;
 				errcap = ncap;
 			}
-			struct store_error *se = &errs[n++];
-			se->family = e->family;
-			se->type = e->type;
-			se->code = e->code;
-			se->has_mtu = e->has_mtu;
-			memcpy(se->reporter, e->reporter, 16);
-			se->count = e->count;
-			se->mtu = e->mtu;
-			se->first_us = e->first_us;
-			se->last_us = e->last_us;
+			errs[n++] = e->e;
 		}
 		sf.errors = errs;
 		sf.nerrors = n;

@@ -104,8 +104,9 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_ERROR_INSERT] = "INSERT INTO errors(flow_id, family, type, code,"
 	    " reporter, count, first_us, last_us, mtu)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-	[S_OVERLAP]	= "SELECT DISTINCT run_id FROM inputs WHERE run_id != ?1"
-	    " AND digest IN (SELECT digest FROM inputs WHERE run_id = ?1)",
+	[S_OVERLAP]	= "SELECT run_id FROM inputs WHERE run_id != ?1"
+	    " AND digest IN (SELECT digest FROM inputs WHERE run_id = ?1)"
+	    " LIMIT 1",
 	[S_FOREIGN_INPUTS] = "SELECT name FROM inputs WHERE run_id = ?2 AND"
 	    " digest NOT IN (SELECT digest FROM inputs WHERE run_id = ?1)",
 	[S_DEL_ERRORS]	= "DELETE FROM errors WHERE flow_id IN"
@@ -439,46 +440,46 @@ delete_run(struct store *s, int64_t run)
 /*
  * Earlier runs that share an input with this one: replace those whose
  * inputs are all part of this run; refuse when one has other inputs too,
- * since keeping both would count the shared packets twice.
+ * since keeping both would count the shared packets twice. One run at a
+ * time: each deletion takes that run out of the overlap.
  */
 static int
 replace_earlier(struct store *s, int *replaced)
 {
-	int64_t runs[64];
-	size_t nruns = 0;
-	sqlite3_stmt *st = stmt(s, S_OVERLAP);
-	int rc;
+	for (;;) {
+		sqlite3_stmt *st = stmt(s, S_OVERLAP);
+		int64_t run;
+		int rc;
 
-	sqlite3_bind_int64(st, 1, s->run_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && nruns < 64)
-		runs[nruns++] = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return db_fail(s, "looking for earlier analyses");
+		sqlite3_bind_int64(st, 1, s->run_id);
+		rc = sqlite3_step(st);
+		run = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		if (rc == SQLITE_DONE)
+			return 0;
+		if (rc != SQLITE_ROW)
+			return db_fail(s, "looking for earlier analyses");
 
-	for (size_t i = 0; i < nruns; i++) {
 		st = stmt(s, S_FOREIGN_INPUTS);
 		sqlite3_bind_int64(st, 1, s->run_id);
-		sqlite3_bind_int64(st, 2, runs[i]);
+		sqlite3_bind_int64(st, 2, run);
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
 			set_err(s, "%s: an earlier analysis (run %lld) holds "
 			    "some of these packets together with %s, which is "
 			    "not among the inputs now; analyze the same set of "
 			    "files again, or use another database", s->path,
-			    (long long)runs[i], sqlite3_column_text(st, 0));
+			    (long long)run, sqlite3_column_text(st, 0));
 			sqlite3_reset(st);
 			return -1;
 		}
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE)
 			return db_fail(s, "comparing with earlier analyses");
-	}
-	for (size_t i = 0; i < nruns; i++)
-		if (delete_run(s, runs[i]) != 0)
+		if (delete_run(s, run) != 0)
 			return -1;
-	*replaced = (int)nruns;
-	return 0;
+		(*replaced)++;
+	}
 }
 
 int

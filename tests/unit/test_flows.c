@@ -87,10 +87,11 @@ test_table(void)
 	rep[3] = 9;
 	flow_error_add(ft, f, 4, 3, 1, rep, 0, 0, 50);
 	const struct flow_error *e = flow_error_first(ft, f);
-	ok(e != NULL && e->count == 3 && e->first_us == 100 && e->last_us == 102,
+	ok(e != NULL && e->e.count == 3 && e->e.first_us == 100 &&
+	    e->e.last_us == 102,
 	    "errors aggregate per type, code and reporter");
 	e = e ? flow_error_next(ft, e) : NULL;
-	ok(e != NULL && e->code == 1 && e->count == 1 &&
+	ok(e != NULL && e->e.code == 1 && e->e.count == 1 &&
 	    flow_error_next(ft, e) == NULL, "another reporter is its own record");
 	flow_table_free(ft);
 }
