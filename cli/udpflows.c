@@ -218,6 +218,17 @@ parse_host(const char *s, uint8_t out[16])
 	errx(2, "--host %s: not an IPv4 or IPv6 address", s);
 }
 
+static int64_t
+parse_time(const char *opt, const char *s)
+{
+	int64_t us;
+
+	if (timearg_parse(s, &us) != 0)
+		errx(2, "%s %s: not a time (ISO 8601 like 2026-11-21T18:00Z, "
+		    "or 90s, 15m, 2h, 3d)", opt, s);
+	return us;
+}
+
 static int
 parse_port(const char *s)
 {
@@ -286,17 +297,11 @@ main(int argc, char *argv[])
 			q.port = parse_port(optarg);
 			break;
 		case OPT_SINCE:
-			if (timearg_parse(optarg, &q.since_us) != 0)
-				errx(2, "--since %s: not a time (ISO 8601 like "
-				    "2026-11-21T18:00Z, or 90s, 15m, 2h, 3d)",
-				    optarg);
+			q.since_us = parse_time("--since", optarg);
 			q.has_since = 1;
 			break;
 		case OPT_UNTIL:
-			if (timearg_parse(optarg, &q.until_us) != 0)
-				errx(2, "--until %s: not a time (ISO 8601 like "
-				    "2026-11-21T18:00Z, or 90s, 15m, 2h, 3d)",
-				    optarg);
+			q.until_us = parse_time("--until", optarg);
 			q.has_until = 1;
 			break;
 		case OPT_JSON:

@@ -10,20 +10,12 @@
 
 #include <pcap/pcap.h>
 
+#include "daemon/clock.h"
 #include "daemon/offline.h"
 
 #define PCAP_FILE_HEADER	24	/* classic pcap: file header bytes */
 #define PCAP_RECORD_HEADER	16	/* classic pcap: per-record header */
 #define PROGRESS_EVERY		65536	/* packets between clock checks */
-
-static double
-mono_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /*
  * The identity of a capture: a 128-bit digest of its packet records

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "daemon/analyzer.h"
+#include "daemon/clock.h"
 #include "daemon/offline.h"
 #include "daemon/writer.h"
 #include "store/store.h"
@@ -32,15 +33,6 @@ usage(FILE *to, int status)
 	    "\n"
 	    "Analyzing the same capture again replaces its earlier results.\n");
 	exit(status);
-}
-
-static double
-mono_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static const char *
