@@ -27,15 +27,17 @@ digits(const char **p, int n, int *out)
 	return 0;
 }
 
-static int
-relative(const char *s, int64_t now_us, int64_t *out)
+int
+duration_parse(const char *s, int64_t *out_us)
 {
 	char *end;
-	errno = 0;
-	long long n = strtoll(s, &end, 10);
+	long long n;
 	int64_t unit;
 
-	if (end == s || errno != 0 || n < 0 || end[0] == '\0' || end[1] != '\0')
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (end == s || errno != 0 || n < 0 || end[0] == '\0' ||
+	    end[1] != '\0')
 		return -1;
 	switch (*end) {
 	case 's': unit = 1; break;
@@ -47,7 +49,7 @@ relative(const char *s, int64_t now_us, int64_t *out)
 	}
 	if (n > INT64_MAX / 1000000 / unit)
 		return -1;
-	*out = now_us - (int64_t)n * unit * 1000000;
+	*out_us = (int64_t)n * unit * 1000000;
 	return 0;
 }
 
@@ -114,7 +116,11 @@ timearg_parse(const char *s, int64_t *out_us)
 	struct timeval tv;
 
 	gettimeofday(&tv, NULL);
-	if (relative(s, (int64_t)tv.tv_sec * 1000000 + tv.tv_usec, out_us) == 0)
+	int64_t span;
+
+	if (duration_parse(s, &span) == 0) {
+		*out_us = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec - span;
 		return 0;
+	}
 	return iso8601(s, out_us);
 }

@@ -2,220 +2,131 @@
  * udpflows: what happened to which flows, from the database udpflowd wrote.
  * Exit status like grep: 0 something matched, 1 nothing did, 2 trouble.
  */
-#include <arpa/inet.h>
 #include <err.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-
-#include <jansson.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "config.h"
-#include "cli/icmp_text.h"
+#include "cli/addr.h"
+#include "cli/explain.h"
+#include "cli/flowvec.h"
+#include "cli/render.h"
+#include "cli/summary.h"
 #include "cli/timearg.h"
-#include "store/flow_json.h"
+#include "cli/timeline.h"
 #include "store/flowstate.h"
 #include "store/store.h"
 
-enum { OPT_SINCE = 256, OPT_UNTIL, OPT_REFUSED, OPT_UNREACHABLE, OPT_ALL,
-    OPT_HOST, OPT_PORT, OPT_JSON };
+#define SUMMARY_TOP	20
+
+enum {
+	OPT_REFUSED = 256, OPT_UNREACHABLE, OPT_SILENT, OPT_ANSWERED,
+	OPT_STATE, OPT_ALL, OPT_HOST, OPT_SRC, OPT_DST, OPT_NET, OPT_PORT,
+	OPT_PROTO, OPT_REPORTER, OPT_SINCE, OPT_UNTIL, OPT_LIMIT, OPT_SORT,
+	OPT_JSON, OPT_CSV, OPT_COLOR, OPT_SUMMARY, OPT_EXPLAIN, OPT_TIMELINE,
+	OPT_BUCKET,
+};
+
+enum view { V_TABLE, V_JSON, V_CSV, V_SUMMARY, V_EXPLAIN, V_TIMELINE };
 
 static void
 usage(FILE *to, int status)
 {
 	fprintf(to,
-	    "usage: udpflows [-d DATABASE] [--refused | --unreachable | --all]\n"
-	    "                [--host ADDR] [--port N] [--since TIME] [--until TIME]\n"
-	    "                [--json]\n"
-	    "\n"
-	    "  -d DATABASE     the database udpflowd wrote (default: $UDPFLOWS_DB)\n"
-	    "  --refused       flows that got port unreachable (or RST to SYN)\n"
-	    "  --unreachable   flows that got any destination unreachable\n"
-	    "  --all           every flow (the default)\n"
-	    "  --host ADDR     flows with ADDR on either side\n"
-	    "  --port N        flows with port N on either side\n"
-	    "  --since TIME    flows active at or after TIME\n"
-	    "  --until TIME    flows that began at or before TIME\n"
-	    "                  TIME: ISO 8601 (2026-11-21T18:00Z) or back from\n"
-	    "                  now: 90s, 15m, 2h, 3d, 1w\n"
-	    "  --json          one JSON object a line\n"
-	    "\n"
-	    "Exit status: 0 when a flow matched, 1 when none did, 2 on error.\n");
+"usage: udpflows [-d DATABASE] [SELECTORS] [FILTERS] [OUTPUT]\n"
+"\n"
+"Selectors (several add up; the default is --all):\n"
+"  --refused           port unreachable, or a RST to the SYN\n"
+"  --unreachable       any destination unreachable (refused, host, net,\n"
+"                      protocol, prohibited, fragmentation needed)\n"
+"  --silent            nothing came back and no ICMP\n"
+"  --answered          answered, no error\n"
+"  --state NAME[,NAME] refused, host-unreachable, net-unreachable,\n"
+"                      proto-unreachable, prohibited, frag-needed,\n"
+"                      ttl-exceeded, unreachable, param-problem, answered,\n"
+"                      silent\n"
+"  --all               every flow\n"
+"Filters:\n"
+"  --host ADDR         either side     --src ADDR    --dst ADDR\n"
+"  --net CIDR          either side in the net (198.18.0.0/15, 2001:db8::/32)\n"
+"  --port N            either side     --proto udp|tcp|icmp|N\n"
+"  --reporter ADDR     flows with an ICMP error sent by ADDR\n"
+"  --since TIME        active at or after TIME\n"
+"  --until TIME        begun at or before TIME\n"
+"                      TIME: ISO 8601 (2026-11-21T18:00Z, 2026-11-21\n"
+"                      19:00+01:00) or back from now: 90s, 15m, 2h, 3d, 1w\n"
+"  --limit N           at most N flows (with --summary: N destinations)\n"
+"  --sort KEY          first (oldest first), last (newest first), packets,\n"
+"                      errors (most first)\n"
+"Output (default: a table):\n"
+"  --json              one JSON object a line       --csv   with a header\n"
+"  --summary           per destination: flows and clients in trouble, who\n"
+"                      reported it (the destination or a router)\n"
+"  --explain           a paragraph a flow, in plain words\n"
+"  --timeline          ICMP errors and silent flows over time\n"
+"  --bucket SPAN       the timeline's bucket (90s, 1m, 1h); default: chosen\n"
+"  --color[=WHEN]      auto (default), always, never; NO_COLOR is honoured\n"
+"  -d DATABASE         the database udpflowd wrote (default: $UDPFLOWS_DB)\n"
+"\n"
+"Exit status: 0 when a flow matched, 1 when none did, 2 on error.\n");
 	exit(status);
 }
 
-struct table {
-	char	**cells;
-	size_t	  nrows, cap;
+struct opts {
+	struct store_query	q;
+	struct addr_range	host, src, dst, net, reporter;
+	uint8_t			states[STATE_MAX];
+	size_t			nstates;
+	int			json, csv, summary, explain, timeline;
+	enum view		view;		/* resolved from the flags */
+	int			color;		/* -1 auto */
+	int64_t			bucket_us;
+	int64_t			limit;
 };
 
-#define NCOLS 7
-static const char *const headers[NCOLS] = {
-	"STATE", "PROTO", "SOURCE", "DESTINATION", "SENT", "BACK", "FIRST (UTC)",
-};
-
-struct output {
-	int		json;
-	size_t		matched;
-	struct table	t;
-	char		**why;		/* errors line of each row */
-};
-
-static char *
-xstrdup(const char *s)
+static void
+add_state(struct opts *o, int state)
 {
-	char *d = strdup(s);
+	for (size_t i = 0; i < o->nstates; i++)
+		if (o->states[i] == state)
+			return;
+	o->states[o->nstates++] = (uint8_t)state;
+}
 
-	if (d == NULL)
+static void
+add_states(struct opts *o, const char *list)
+{
+	char *copy = strdup(list), *save = NULL;
+
+	if (copy == NULL)
 		err(2, "out of memory");
-	return d;
+	for (char *t = strtok_r(copy, ",", &save); t != NULL;
+	    t = strtok_r(NULL, ",", &save)) {
+		int s = flow_state_parse(t);
+		if (s == 0)
+			errx(2, "--state %s: no such state (see --help)", t);
+		add_state(o, s);
+	}
+	free(copy);
+	if (o->nstates == 0)
+		errx(2, "--state: give at least one state");
 }
 
 static void
-endpoint(char *buf, size_t len, uint8_t family, const uint8_t *addr,
-    int has_port, uint16_t port)
+addr_filter(struct store_addr_filter *f, struct addr_range *r, const char *opt,
+    const char *arg, int allow_prefix)
 {
-	char a[64];
-
-	addr_text(family, addr, a, sizeof(a));
-	if (!has_port)
-		snprintf(buf, len, "%s", a);
-	else if (family == 6)
-		snprintf(buf, len, "[%s]:%u", a, port);
-	else
-		snprintf(buf, len, "%s:%u", a, port);
-}
-
-/* "port unreachable x3 from 198.18.1.2 (the destination)" and so on. */
-static char *
-errors_text(const struct store_flow *f)
-{
-	char buf[1024];
-	size_t len = 0;
-
-	buf[0] = '\0';
-	if (f->nerrors == 0 && f->state == STATE_REFUSED && f->proto == 6)
-		return xstrdup("the destination answered the SYN with a reset "
-		    "(RST)");
-	for (size_t i = 0; i < f->nerrors && len < sizeof(buf); i++) {
-		const struct store_error *e = &f->errors[i];
-		char rep[64], mtu[32] = "";
-		int is_dst = memcmp(e->reporter, f->dst,
-		    f->family == 6 ? 16 : 4) == 0;
-
-		addr_text(e->family, e->reporter, rep, sizeof(rep));
-		if (e->has_mtu)
-			snprintf(mtu, sizeof(mtu), " (MTU %u)", e->mtu);
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
-		    "%s%s%s x%u from %s %s", i ? "; " : "",
-		    icmp_error_text(e->family, e->type, e->code), mtu,
-		    e->count, is_dst ? "the destination" : "router", rep);
-	}
-	return xstrdup(buf);
-}
-
-static int
-add_row(const struct store_flow *f, struct output *o)
-{
-	char src[80], dst[80], sent[48], back[48], first[40], pbuf[8];
-	const char *state = flow_state_name(f->state);
-
-	if (o->t.nrows == o->t.cap) {
-		size_t ncap = o->t.cap ? o->t.cap * 2 : 64;
-		char **nc = realloc(o->t.cells, ncap * NCOLS * sizeof(*nc));
-		char **nw = realloc(o->why, ncap * sizeof(*nw));
-		if (nc == NULL || nw == NULL)
-			err(2, "out of memory");
-		o->t.cells = nc;
-		o->why = nw;
-		o->t.cap = ncap;
-	}
-	endpoint(src, sizeof(src), f->family, f->src, f->has_ports, f->sport);
-	endpoint(dst, sizeof(dst), f->family, f->dst, f->has_ports, f->dport);
-	snprintf(sent, sizeof(sent), "%llu", (unsigned long long)f->pkts_sent);
-	snprintf(back, sizeof(back), "%llu", (unsigned long long)f->pkts_back);
-	time_iso(f->first_us, first, sizeof(first));
-	first[10] = ' ';
-	first[19] = '\0';		/* seconds are enough in a table */
-
-	char **row = &o->t.cells[o->t.nrows * NCOLS];
-	row[0] = xstrdup(state ? state : "?");
-	row[1] = xstrdup(proto_name(f->proto, pbuf, sizeof(pbuf)));
-	row[2] = xstrdup(src);
-	row[3] = xstrdup(dst);
-	row[4] = xstrdup(sent);
-	row[5] = xstrdup(back);
-	row[6] = xstrdup(first);
-	o->why[o->t.nrows] = errors_text(f);
-	o->t.nrows++;
-	return 0;
-}
-
-static int
-on_flow(const struct store_flow *f, void *arg)
-{
-	struct output *o = arg;
-
-	o->matched++;
-	if (!o->json)
-		return add_row(f, o);
-
-	json_t *j = flow_json(f);
-	if (j == NULL)
-		errx(2, "out of memory");
-	if (json_dumpf(j, stdout, JSON_COMPACT) != 0 || putchar('\n') == EOF)
-		err(2, "stdout");
-	json_decref(j);
-	return 0;
-}
-
-static void
-print_table(struct output *o)
-{
-	size_t w[NCOLS];
-
-	for (int c = 0; c < NCOLS; c++)
-		w[c] = strlen(headers[c]);
-	for (size_t r = 0; r < o->t.nrows; r++)
-		for (int c = 0; c < NCOLS; c++) {
-			size_t n = strlen(o->t.cells[r * NCOLS + c]);
-			if (n > w[c])
-				w[c] = n;
-		}
-	for (int c = 0; c < NCOLS - 1; c++)
-		printf("%-*s  ", (int)w[c], headers[c]);
-	printf("%s\n", headers[NCOLS - 1]);
-	for (size_t r = 0; r < o->t.nrows; r++) {
-		char **row = &o->t.cells[r * NCOLS];
-		for (int c = 0; c < NCOLS; c++) {
-			/* counts right-aligned, text left-aligned */
-			int right = c == 4 || c == 5;
-			if (c == NCOLS - 1)
-				printf("%s\n", row[c]);
-			else
-				printf("%*s  ", right ? (int)w[c] : -(int)w[c],
-				    row[c]);
-			free(row[c]);
-		}
-		if (o->why[r][0] != '\0')
-			printf("%*s%s\n", (int)(w[0] + 2), "", o->why[r]);
-		free(o->why[r]);
-	}
-	free(o->t.cells);
-	free(o->why);
-}
-
-/* Address for --host: IPv4 or IPv6, as inet_pton reads it. */
-static size_t
-parse_host(const char *s, uint8_t out[16])
-{
-	if (inet_pton(AF_INET, s, out) == 1)
-		return 4;
-	if (inet_pton(AF_INET6, s, out) == 1)
-		return 16;
-	errx(2, "--host %s: not an IPv4 or IPv6 address", s);
+	if (addr_range_parse(arg, allow_prefix, r) != 0)
+		errx(2, "%s %.100s: not %s", opt, arg, allow_prefix ?
+		    "an address or a CIDR net (198.18.0.0/15)" :
+		    "an IPv4 or IPv6 address");
+	f->lo = r->lo;
+	f->hi = r->hi;
+	f->len = r->len;
 }
 
 static int64_t
@@ -224,95 +135,190 @@ parse_time(const char *opt, const char *s)
 	int64_t us;
 
 	if (timearg_parse(s, &us) != 0)
-		errx(2, "%s %s: not a time (ISO 8601 like 2026-11-21T18:00Z, "
-		    "or 90s, 15m, 2h, 3d)", opt, s);
+		errx(2, "%s %.100s: not a time (ISO 8601 like "
+		    "2026-11-21T18:00Z, or 90s, 15m, 2h, 3d)", opt, s);
 	return us;
 }
 
-static int
-parse_port(const char *s)
+static long long
+parse_number(const char *opt, const char *s, long long lo, long long hi)
 {
 	char *end;
-	long v = strtol(s, &end, 10);
+	long long v = strtoll(s, &end, 10);
 
-	if (*s == '\0' || *end != '\0' || v < 0 || v > 65535)
-		errx(2, "--port %s: not a port number (0-65535)", s);
-	return (int)v;
+	if (*s == '\0' || *end != '\0' || v < lo || v > hi)
+		errx(2, "%s %.100s: not a number from %lld to %lld", opt, s,
+		    lo, hi);
+	return v;
 }
 
-int
-main(int argc, char *argv[])
+static int
+parse_proto(const char *s)
+{
+	if (strcmp(s, "udp") == 0)
+		return 17;
+	if (strcmp(s, "tcp") == 0)
+		return 6;
+	if (strcmp(s, "icmp") == 0)
+		return 1;
+	if (strcmp(s, "icmp6") == 0 || strcmp(s, "ipv6-icmp") == 0)
+		return 58;
+	return (int)parse_number("--proto", s, 0, 255);
+}
+
+static enum store_sort
+parse_sort(const char *s)
+{
+	if (strcmp(s, "first") == 0)
+		return SORT_FIRST;
+	if (strcmp(s, "last") == 0)
+		return SORT_LAST;
+	if (strcmp(s, "packets") == 0)
+		return SORT_PACKETS;
+	if (strcmp(s, "errors") == 0)
+		return SORT_ERRORS;
+	errx(2, "--sort %.100s: first, last, packets or errors", s);
+}
+
+static void
+parse_args(int argc, char *argv[], struct opts *o, const char **dbpath)
 {
 	static const struct option longopts[] = {
 		{ "database",	required_argument,	NULL, 'd' },
 		{ "refused",	no_argument,		NULL, OPT_REFUSED },
 		{ "unreachable", no_argument,		NULL, OPT_UNREACHABLE },
+		{ "silent",	no_argument,		NULL, OPT_SILENT },
+		{ "answered",	no_argument,		NULL, OPT_ANSWERED },
+		{ "state",	required_argument,	NULL, OPT_STATE },
 		{ "all",	no_argument,		NULL, OPT_ALL },
 		{ "host",	required_argument,	NULL, OPT_HOST },
+		{ "src",	required_argument,	NULL, OPT_SRC },
+		{ "dst",	required_argument,	NULL, OPT_DST },
+		{ "net",	required_argument,	NULL, OPT_NET },
 		{ "port",	required_argument,	NULL, OPT_PORT },
+		{ "proto",	required_argument,	NULL, OPT_PROTO },
+		{ "reporter",	required_argument,	NULL, OPT_REPORTER },
 		{ "since",	required_argument,	NULL, OPT_SINCE },
 		{ "until",	required_argument,	NULL, OPT_UNTIL },
+		{ "limit",	required_argument,	NULL, OPT_LIMIT },
+		{ "sort",	required_argument,	NULL, OPT_SORT },
 		{ "json",	no_argument,		NULL, OPT_JSON },
+		{ "csv",	no_argument,		NULL, OPT_CSV },
+		{ "color",	optional_argument,	NULL, OPT_COLOR },
+		{ "colour",	optional_argument,	NULL, OPT_COLOR },
+		{ "summary",	no_argument,		NULL, OPT_SUMMARY },
+		{ "explain",	no_argument,		NULL, OPT_EXPLAIN },
+		{ "timeline",	no_argument,		NULL, OPT_TIMELINE },
+		{ "bucket",	required_argument,	NULL, OPT_BUCKET },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const uint8_t refused[] = { STATE_REFUSED };
-	/* Every "destination unreachable" outcome, ICMPv6 too big included. */
-	static const uint8_t unreachable[] = {
-		STATE_REFUSED, STATE_HOST_UNREACH, STATE_NET_UNREACH,
-		STATE_PROTO_UNREACH, STATE_PROHIBITED, STATE_FRAG_NEEDED,
-		STATE_UNREACHABLE,
-	};
-	struct store_query q = { .port = -1 };
-	struct output o;
-	const char *dbpath = getenv("UDPFLOWS_DB");
-	uint8_t host[16];
-	char errbuf[512];
+	struct store_query *q = &o->q;
 	int ch;
 
-	memset(&o, 0, sizeof(o));
 	while ((ch = getopt_long(argc, argv, "d:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
-			dbpath = optarg;
+			*dbpath = optarg;
 			break;
 		case OPT_REFUSED:
-			q.states = refused;
-			q.nstates = sizeof(refused);
+			add_state(o, STATE_REFUSED);
 			break;
 		case OPT_UNREACHABLE:
-			q.states = unreachable;
-			q.nstates = sizeof(unreachable);
+			for (int s = STATE_REFUSED; s <= STATE_UNREACHABLE; s++)
+				if (s != STATE_TTL_EXCEEDED)
+					add_state(o, s);
+			break;
+		case OPT_SILENT:
+			add_state(o, STATE_SILENT);
+			break;
+		case OPT_ANSWERED:
+			add_state(o, STATE_ANSWERED);
+			break;
+		case OPT_STATE:
+			add_states(o, optarg);
 			break;
 		case OPT_ALL:
-			q.states = NULL;
-			q.nstates = 0;
+			o->nstates = 0;
 			break;
 		case OPT_HOST:
-			q.hostlen = parse_host(optarg, host);
-			q.host = host;
+			addr_filter(&q->host, &o->host, "--host", optarg, 0);
 			break;
+		case OPT_SRC:
+			addr_filter(&q->src, &o->src, "--src", optarg, 0);
+			break;
+		case OPT_DST:
+			addr_filter(&q->dst, &o->dst, "--dst", optarg, 0);
+			break;
+		case OPT_NET:
+			addr_filter(&q->net, &o->net, "--net", optarg, 1);
+			break;
+		case OPT_REPORTER: {
+			struct store_addr_filter f;
+			addr_filter(&f, &o->reporter, "--reporter", optarg, 0);
+			q->reporter = o->reporter.lo;
+			q->reporterlen = o->reporter.len;
+			break;
+		}
 		case OPT_PORT:
-			q.port = parse_port(optarg);
+			q->port = (int)parse_number("--port", optarg, 0, 65535);
+			break;
+		case OPT_PROTO:
+			q->proto = parse_proto(optarg);
 			break;
 		case OPT_SINCE:
-			q.since_us = parse_time("--since", optarg);
-			q.has_since = 1;
+			q->since_us = parse_time("--since", optarg);
+			q->has_since = 1;
 			break;
 		case OPT_UNTIL:
-			q.until_us = parse_time("--until", optarg);
-			q.has_until = 1;
+			q->until_us = parse_time("--until", optarg);
+			q->has_until = 1;
+			break;
+		case OPT_LIMIT:
+			o->limit = parse_number("--limit", optarg, 1, INT64_MAX);
+			break;
+		case OPT_SORT:
+			q->sort = parse_sort(optarg);
 			break;
 		case OPT_JSON:
-			o.json = 1;
+			o->json = 1;
+			break;
+		case OPT_CSV:
+			o->csv = 1;
+			break;
+		case OPT_SUMMARY:
+			o->summary = 1;
+			break;
+		case OPT_EXPLAIN:
+			o->explain = 1;
+			break;
+		case OPT_TIMELINE:
+			o->timeline = 1;
+			break;
+		case OPT_BUCKET:
+			if (duration_parse(optarg, &o->bucket_us) != 0 ||
+			    o->bucket_us == 0)
+				errx(2, "--bucket %.100s: not a span (90s, 1m, "
+				    "1h, 1d)", optarg);
+			break;
+		case OPT_COLOR:
+			if (optarg == NULL || strcmp(optarg, "always") == 0)
+				o->color = 1;
+			else if (strcmp(optarg, "never") == 0)
+				o->color = 0;
+			else if (strcmp(optarg, "auto") == 0)
+				o->color = -1;
+			else
+				errx(2, "--color=%.100s: auto, always or never",
+				    optarg);
 			break;
 		case 'h':
 			usage(stdout, 0);
 			break;
 		case 'V':
 			printf("udpflows %s\n", PACKAGE_VERSION);
-			return 0;
+			exit(0);
 		default:
 			usage(stderr, 2);
 		}
@@ -321,22 +327,127 @@ main(int argc, char *argv[])
 		warnx("unexpected argument: %s", argv[optind]);
 		usage(stderr, 2);
 	}
+	/* One view; --json also goes with --summary. */
+	if (o->csv + o->summary + o->explain + o->timeline > 1 ||
+	    (o->json && (o->csv || o->explain || o->timeline)))
+		errx(2, "choose one output: --json, --csv, --summary, --explain "
+		    "or --timeline (--summary may go with --json)");
+	o->view = o->summary ? V_SUMMARY : o->explain ? V_EXPLAIN :
+	    o->timeline ? V_TIMELINE : o->json ? V_JSON : o->csv ? V_CSV :
+	    V_TABLE;
+	q->states = o->nstates ? o->states : NULL;
+	q->nstates = o->nstates;
+}
+
+static size_t
+terminal_width(void)
+{
+	struct winsize ws;
+	const char *cols = getenv("COLUMNS");
+
+	if (cols != NULL && atoi(cols) > 0)
+		return (size_t)atoi(cols);
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 &&
+	    ws.ws_col > 0)
+		return ws.ws_col;
+	return 0;
+}
+
+static int
+want_color(int setting)
+{
+	const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	if (setting >= 0)
+		return setting;
+	return isatty(STDOUT_FILENO) && (no == NULL || *no == '\0') &&
+	    (term == NULL || strcmp(term, "dumb") != 0);
+}
+
+struct sink {
+	enum view	view;
+	size_t		matched;
+	struct flowvec	fv;
+};
+
+static int
+on_flow(const struct store_flow *f, void *arg)
+{
+	struct sink *k = arg;
+
+	k->matched++;
+	switch (k->view) {
+	case V_JSON:
+		render_json(f);
+		break;
+	case V_CSV:
+		if (k->matched == 1)
+			render_csv_header();
+		render_csv(f);
+		break;
+	default:
+		flowvec_push(&k->fv, f);
+	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts o;
+	struct sink k;
+	const char *dbpath = getenv("UDPFLOWS_DB");
+	char errbuf[512];
+
+	memset(&o, 0, sizeof(o));
+	memset(&k, 0, sizeof(k));
+	o.q.port = -1;
+	o.q.proto = -1;
+	o.color = -1;
+	parse_args(argc, argv, &o, &dbpath);
 	if (dbpath == NULL || *dbpath == '\0')
 		errx(2, "no database: give one with -d or set UDPFLOWS_DB");
+	/* --limit counts destinations in a summary, flows otherwise */
+	if (o.view != V_SUMMARY)
+		o.q.limit = o.limit;
+	k.view = o.view;
 
 	struct store *db = store_open(dbpath, STORE_READ, errbuf,
 	    sizeof(errbuf));
 	if (db == NULL)
 		errx(2, "%s", errbuf);
-	if (store_query_flows(db, &q, on_flow, &o) != 0) {
+	if (store_query_flows(db, &o.q, on_flow, &k) != 0) {
 		warnx("%s", store_errmsg(db));
 		store_close(db);
 		return 2;
 	}
 	store_close(db);
-	if (!o.json && o.matched > 0)
-		print_table(&o);
+
+	struct render_opts ro = { want_color(o.color), terminal_width() };
+	switch (o.view) {
+	case V_TABLE:
+		if (k.matched > 0)
+			render_table(&k.fv, &ro);
+		break;
+	case V_SUMMARY:
+		summary_print(&k.fv, o.limit > 0 ? (size_t)o.limit :
+		    SUMMARY_TOP, o.json);
+		break;
+	case V_EXPLAIN:
+		for (size_t i = 0; i < k.fv.n; i++)
+			explain_flow(stdout, &k.fv.v[i], ro.width ? ro.width : 80);
+		break;
+	case V_TIMELINE:
+		if (timeline_print(&k.fv, o.bucket_us, ro.width ? ro.width :
+		    80) != 0)
+			errx(2, "--bucket: too many rows for the span of these "
+			    "flows; choose a larger bucket");
+		break;
+	default:
+		break;
+	}
+	flowvec_free(&k.fv);
 	if (fflush(stdout) != 0)
 		err(2, "stdout");
-	return o.matched > 0 ? 0 : 1;
+	return k.matched > 0 ? 0 : 1;
 }

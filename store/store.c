@@ -578,60 +578,119 @@ read_errors(struct store *s, struct store_flow *f, struct store_error **buf,
 	return 0;
 }
 
+struct sqlbuf {
+	char	sql[2048];
+	size_t	len;
+};
+
+static void
+sql_add(struct sqlbuf *b, const char *frag)
+{
+	size_t n = strlen(frag);
+
+	if (b->len + n < sizeof(b->sql)) {
+		memcpy(b->sql + b->len, frag, n + 1);
+		b->len += n;
+	}
+}
+
+/* Numbered parameters, so a value used twice is bound once. */
+enum {
+	P_HOST_LO = 40, P_HOST_HI, P_SRC_LO, P_SRC_HI, P_DST_LO, P_DST_HI,
+	P_NET_LO, P_NET_HI, P_REPORTER, P_PORT, P_PROTO, P_SINCE, P_UNTIL,
+	P_LIMIT,
+};
+
+static void
+bind_range(sqlite3_stmt *st, int lo, const struct store_addr_filter *f)
+{
+	if (f->lo == NULL)
+		return;
+	sqlite3_bind_blob(st, lo, f->lo, (int)f->len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, lo + 1, f->hi, (int)f->len, SQLITE_STATIC);
+}
+
 /*
  * The query is assembled from fixed fragments chosen by which filters are
- * present; every value goes in as a bound parameter.
+ * present; every value goes in as a bound parameter. Blobs compare like
+ * memcmp, so an address range is a BETWEEN over network-order bytes.
  */
 int
 store_query_flows(struct store *s, const struct store_query *q,
     store_flow_fn fn, void *arg)
 {
-	char sql[1024];
-	size_t len;
+	static const char *const order[] = {
+		[SORT_FIRST]	= " ORDER BY first_us, id",
+		[SORT_LAST]	= " ORDER BY last_us DESC, id",
+		[SORT_PACKETS]	= " ORDER BY pkts_sent + pkts_back DESC, id",
+		[SORT_ERRORS]	= " ORDER BY (SELECT COALESCE(SUM(count), 0) FROM"
+		    " errors WHERE flow_id = flows.id) DESC, id",
+	};
+	struct sqlbuf b = { .len = 0 };
 	sqlite3_stmt *st;
 	struct store_error *ebuf = NULL;
-	size_t ecap = 0;
-	int rc, param = 1, ret = 0;
+	size_t ecap = 0, nstates = q->states ? q->nstates : 0;
+	int rc, ret = 0;
 
-	len = (size_t)snprintf(sql, sizeof(sql), "SELECT id, proto, src, sport,"
-	    " dst, dport, first_us, last_us, pkts_sent, bytes_sent, pkts_back,"
-	    " bytes_back, state FROM flows WHERE 1");
-	if (q->states != NULL && q->nstates > 0 && q->nstates <= STATE_MAX) {
-		len += (size_t)snprintf(sql + len, sizeof(sql) - len,
-		    " AND state IN (?");
-		for (size_t i = 1; i < q->nstates; i++)
-			len += (size_t)snprintf(sql + len, sizeof(sql) - len,
-			    ",?");
-		len += (size_t)snprintf(sql + len, sizeof(sql) - len, ")");
+	if (nstates > STATE_MAX)
+		nstates = STATE_MAX;
+	sql_add(&b, "SELECT id, proto, src, sport, dst, dport, first_us,"
+	    " last_us, pkts_sent, bytes_sent, pkts_back, bytes_back, state"
+	    " FROM flows WHERE 1");
+	if (nstates > 0) {
+		sql_add(&b, " AND state IN (?");
+		for (size_t i = 1; i < nstates; i++)
+			sql_add(&b, ",?");
+		sql_add(&b, ")");
 	}
-	if (q->host != NULL)
-		len += (size_t)snprintf(sql + len, sizeof(sql) - len,
-		    " AND (src = ?%d OR dst = ?%d)", 90, 90);
+	if (q->host.lo != NULL)
+		sql_add(&b, " AND length(src) = length(?40) AND (src BETWEEN"
+		    " ?40 AND ?41 OR dst BETWEEN ?40 AND ?41)");
+	if (q->src.lo != NULL)
+		sql_add(&b, " AND length(src) = length(?42) AND src BETWEEN"
+		    " ?42 AND ?43");
+	if (q->dst.lo != NULL)
+		sql_add(&b, " AND length(dst) = length(?44) AND dst BETWEEN"
+		    " ?44 AND ?45");
+	if (q->net.lo != NULL)
+		sql_add(&b, " AND length(src) = length(?46) AND (src BETWEEN"
+		    " ?46 AND ?47 OR dst BETWEEN ?46 AND ?47)");
+	if (q->reporter != NULL)
+		sql_add(&b, " AND EXISTS (SELECT 1 FROM errors WHERE"
+		    " flow_id = flows.id AND reporter = ?48)");
 	if (q->port >= 0)
-		len += (size_t)snprintf(sql + len, sizeof(sql) - len,
-		    " AND (sport = ?91 OR dport = ?91)");
+		sql_add(&b, " AND (sport = ?49 OR dport = ?49)");
+	if (q->proto >= 0)
+		sql_add(&b, " AND proto = ?50");
 	if (q->has_since)
-		len += (size_t)snprintf(sql + len, sizeof(sql) - len,
-		    " AND last_us >= ?92");
+		sql_add(&b, " AND last_us >= ?51");
 	if (q->has_until)
-		len += (size_t)snprintf(sql + len, sizeof(sql) - len,
-		    " AND first_us <= ?93");
-	snprintf(sql + len, sizeof(sql) - len, " ORDER BY first_us, id");
+		sql_add(&b, " AND first_us <= ?52");
+	sql_add(&b, order[q->sort <= SORT_ERRORS ? q->sort : SORT_FIRST]);
+	if (q->limit > 0)
+		sql_add(&b, " LIMIT ?53");
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, b.sql, -1, &st, NULL) != SQLITE_OK)
 		return db_fail(s, "preparing the query");
-	if (q->states != NULL)
-		for (size_t i = 0; i < q->nstates && i < STATE_MAX; i++)
-			sqlite3_bind_int(st, param++, q->states[i]);
-	if (q->host != NULL)
-		sqlite3_bind_blob(st, 90, q->host, (int)q->hostlen,
-		    SQLITE_STATIC);
+	for (size_t i = 0; i < nstates; i++)
+		sqlite3_bind_int(st, (int)i + 1, q->states[i]);
+	bind_range(st, P_HOST_LO, &q->host);
+	bind_range(st, P_SRC_LO, &q->src);
+	bind_range(st, P_DST_LO, &q->dst);
+	bind_range(st, P_NET_LO, &q->net);
+	if (q->reporter != NULL)
+		sqlite3_bind_blob(st, P_REPORTER, q->reporter,
+		    (int)q->reporterlen, SQLITE_STATIC);
 	if (q->port >= 0)
-		sqlite3_bind_int(st, 91, q->port);
+		sqlite3_bind_int(st, P_PORT, q->port);
+	if (q->proto >= 0)
+		sqlite3_bind_int(st, P_PROTO, q->proto);
 	if (q->has_since)
-		sqlite3_bind_int64(st, 92, q->since_us);
+		sqlite3_bind_int64(st, P_SINCE, q->since_us);
 	if (q->has_until)
-		sqlite3_bind_int64(st, 93, q->until_us);
+		sqlite3_bind_int64(st, P_UNTIL, q->until_us);
+	if (q->limit > 0)
+		sqlite3_bind_int64(st, P_LIMIT, q->limit);
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_flow f;

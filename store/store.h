@@ -74,14 +74,37 @@ int store_run_finish(struct store *, const struct store_run_stats *,
 void store_run_abort(struct store *);
 
 /* Reading. */
+struct store_addr_filter {
+	const uint8_t	*lo, *hi;	/* inclusive range, network order */
+	size_t		 len;		/* 4 or 16 */
+};
+
+enum store_sort {
+	SORT_FIRST,		/* first seen, oldest first */
+	SORT_LAST,		/* last activity, newest first */
+	SORT_PACKETS,		/* packets both ways, most first */
+	SORT_ERRORS,		/* ICMP errors received, most first */
+};
+
+/*
+ * What to select. Address filters take a range, so one address and a CIDR
+ * net are the same thing; NULL lo means no filter.
+ */
 struct store_query {
 	const uint8_t	*states;	/* states to select; NULL: all */
 	size_t		 nstates;
-	const uint8_t	*host;		/* either side; NULL: any */
-	size_t		 hostlen;	/* 4 or 16 */
+	struct store_addr_filter host;	/* either side */
+	struct store_addr_filter src;
+	struct store_addr_filter dst;
+	struct store_addr_filter net;	/* either side */
+	const uint8_t	*reporter;	/* an error reported by it */
+	size_t		 reporterlen;
 	int		 port;		/* either side; -1: any */
+	int		 proto;		/* -1: any */
 	int		 has_since, has_until;
 	int64_t		 since_us, until_us;
+	enum store_sort	 sort;
+	int64_t		 limit;		/* 0: no limit */
 };
 
 typedef int (*store_flow_fn)(const struct store_flow *, void *arg);

@@ -1,0 +1,37 @@
+#include <err.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/flowvec.h"
+
+void
+flowvec_push(struct flowvec *fv, const struct store_flow *f)
+{
+	struct store_error *errs = NULL;
+
+	if (fv->n == fv->cap) {
+		size_t ncap = fv->cap ? fv->cap * 2 : 64;
+		struct store_flow *nv = realloc(fv->v, ncap * sizeof(*nv));
+		if (nv == NULL)
+			err(2, "out of memory");
+		fv->v = nv;
+		fv->cap = ncap;
+	}
+	if (f->nerrors > 0) {
+		if ((errs = calloc(f->nerrors, sizeof(*errs))) == NULL)
+			err(2, "out of memory");
+		memcpy(errs, f->errors, f->nerrors * sizeof(*errs));
+	}
+	fv->v[fv->n] = *f;
+	fv->v[fv->n].errors = errs;
+	fv->n++;
+}
+
+void
+flowvec_free(struct flowvec *fv)
+{
+	for (size_t i = 0; i < fv->n; i++)
+		free((void *)fv->v[i].errors);
+	free(fv->v);
+	memset(fv, 0, sizeof(*fv));
+}

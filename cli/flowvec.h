@@ -1,0 +1,16 @@
+/* Flows read from the store, kept for the outputs that need them all. */
+#ifndef UDPFLOWS_FLOWVEC_H
+#define UDPFLOWS_FLOWVEC_H
+
+#include "store/store.h"
+
+struct flowvec {
+	struct store_flow	*v;
+	size_t			 n, cap;
+};
+
+/* Copy a flow (and its errors) in; exits on out of memory. */
+void flowvec_push(struct flowvec *, const struct store_flow *);
+void flowvec_free(struct flowvec *);
+
+#endif

@@ -1,0 +1,33 @@
+/* The plain outputs of udpflows: table, CSV and JSON lines. */
+#ifndef UDPFLOWS_RENDER_H
+#define UDPFLOWS_RENDER_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "cli/flowvec.h"
+
+struct render_opts {
+	int	color;		/* ANSI colors on */
+	size_t	width;		/* terminal columns; 0: no limit */
+};
+
+void render_table(const struct flowvec *, const struct render_opts *);
+void render_csv_header(void);
+void render_csv(const struct store_flow *);
+void render_json(const struct store_flow *);
+
+/* "198.18.0.2:40000", "[2001:db8::2]:40000", or the address alone. */
+void endpoint_text(char *buf, size_t len, uint8_t family, const uint8_t *addr,
+    int has_port, uint16_t port);
+/* The reporter of an error is the flow's destination itself. */
+int error_from_destination(const struct store_flow *, const struct store_error *);
+/* Text folded at width (0: never), each line after an indent. */
+void print_wrapped(FILE *, const char *text, size_t indent, size_t width);
+/* Text folded at width (0: never), each line after an indent. */
+void print_wrapped(FILE *, const char *text, size_t indent, size_t width);
+/* ANSI color of a state ("" when none), and the reset sequence. */
+const char *state_color(int state);
+#define COLOR_RESET "\033[0m"
+
+#endif

@@ -1,0 +1,259 @@
+#include <err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli/render.h"
+#include "cli/summary.h"
+#include "store/flow_json.h"
+#include "store/flowstate.h"
+
+#define MAX_REPORTERS 8
+
+struct reporter {
+	uint8_t		family, is_dst;
+	uint8_t		addr[16];
+	uint64_t	count;
+};
+
+struct group {
+	const struct store_flow *key;	/* any flow of the group */
+	uint64_t	flows, clients;
+	uint64_t	refused, unreachable, silent, answered;
+	struct reporter	rep[MAX_REPORTERS];
+	size_t		nrep, more_rep;
+	int64_t		first_us, last_us;
+};
+
+static size_t
+alen(const struct store_flow *f)
+{
+	return f->family == 6 ? 16 : 4;
+}
+
+static int
+same_dest(const struct store_flow *a, const struct store_flow *b)
+{
+	return a->proto == b->proto && a->family == b->family &&
+	    a->has_ports == b->has_ports && a->dport == b->dport &&
+	    memcmp(a->dst, b->dst, alen(a)) == 0;
+}
+
+/* Destination first, then client, so a sweep counts distinct clients. */
+static int
+by_dest_client(const void *x, const void *y)
+{
+	const struct store_flow *a = *(const struct store_flow *const *)x;
+	const struct store_flow *b = *(const struct store_flow *const *)y;
+	int c;
+
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	if ((c = memcmp(a->dst, b->dst, alen(a))) != 0)
+		return c;
+	if (a->has_ports != b->has_ports)
+		return a->has_ports < b->has_ports ? -1 : 1;
+	if (a->dport != b->dport)
+		return a->dport < b->dport ? -1 : 1;
+	return memcmp(a->src, b->src, alen(a));
+}
+
+static uint64_t
+trouble(const struct group *g)
+{
+	return g->refused + g->unreachable + g->silent;
+}
+
+static int
+by_trouble(const void *x, const void *y)
+{
+	const struct group *a = x, *b = y;
+
+	if (trouble(a) != trouble(b))
+		return trouble(a) > trouble(b) ? -1 : 1;
+	if (a->flows != b->flows)
+		return a->flows > b->flows ? -1 : 1;
+	return a->first_us < b->first_us ? -1 : a->first_us > b->first_us;
+}
+
+static void
+add_reporters(struct group *g, const struct store_flow *f)
+{
+	for (size_t i = 0; i < f->nerrors; i++) {
+		const struct store_error *e = &f->errors[i];
+		size_t j;
+		for (j = 0; j < g->nrep; j++)
+			if (g->rep[j].family == e->family &&
+			    memcmp(g->rep[j].addr, e->reporter, 16) == 0)
+				break;
+		if (j == g->nrep) {
+			if (g->nrep == MAX_REPORTERS) {
+				g->more_rep++;
+				continue;
+			}
+			g->rep[j].family = e->family;
+			memcpy(g->rep[j].addr, e->reporter, 16);
+			g->rep[j].is_dst = (uint8_t)error_from_destination(f, e);
+			g->nrep++;
+		}
+		g->rep[j].count += e->count;
+	}
+}
+
+static void
+classify(struct group *g, const struct store_flow *f)
+{
+	switch (f->state) {
+	case STATE_REFUSED:
+		g->refused++;
+		break;
+	case STATE_SILENT:
+		g->silent++;
+		break;
+	case STATE_ANSWERED:
+		g->answered++;
+		break;
+	default:
+		g->unreachable++;
+	}
+}
+
+static void
+print_json(const struct group *g)
+{
+	char a[64], t[40], pbuf[8];
+	json_t *o = json_object(), *reps = json_array();
+	const struct store_flow *k = g->key;
+
+	json_object_set_new(o, "proto", json_string(proto_name(k->proto, pbuf,
+	    sizeof(pbuf))));
+	addr_text(k->family, k->dst, a, sizeof(a));
+	json_object_set_new(o, "dst", json_string(a));
+	json_object_set_new(o, "dport", k->has_ports ? json_integer(k->dport) :
+	    json_null());
+	json_object_set_new(o, "flows", json_integer((json_int_t)g->flows));
+	json_object_set_new(o, "clients", json_integer((json_int_t)g->clients));
+	json_object_set_new(o, "refused", json_integer((json_int_t)g->refused));
+	json_object_set_new(o, "unreachable",
+	    json_integer((json_int_t)g->unreachable));
+	json_object_set_new(o, "silent", json_integer((json_int_t)g->silent));
+	json_object_set_new(o, "answered", json_integer((json_int_t)g->answered));
+	for (size_t i = 0; i < g->nrep; i++) {
+		json_t *r = json_object();
+		addr_text(g->rep[i].family, g->rep[i].addr, a, sizeof(a));
+		json_object_set_new(r, "reporter", json_string(a));
+		json_object_set_new(r, "role", json_string(g->rep[i].is_dst ?
+		    "destination" : "router"));
+		json_object_set_new(r, "count",
+		    json_integer((json_int_t)g->rep[i].count));
+		json_array_append_new(reps, r);
+	}
+	json_object_set_new(o, "reporters", reps);
+	time_iso(g->first_us, t, sizeof(t));
+	json_object_set_new(o, "first", json_string(t));
+	time_iso(g->last_us, t, sizeof(t));
+	json_object_set_new(o, "last", json_string(t));
+	if (json_dumpf(o, stdout, JSON_COMPACT) != 0 || putchar('\n') == EOF)
+		err(2, "stdout");
+	json_decref(o);
+}
+
+static void
+print_row(const struct group *g, size_t dw)
+{
+	char dst[80], pbuf[8], first[40], last[40], reps[1024];
+	size_t len = 0;
+	const struct store_flow *k = g->key;
+
+	endpoint_text(dst, sizeof(dst), k->family, k->dst, k->has_ports,
+	    k->dport);
+	time_iso(g->first_us, first, sizeof(first));
+	time_iso(g->last_us, last, sizeof(last));
+	printf("%-*s  %-5s %6llu %7llu %7llu %7llu %6llu %8llu  %.10s %.8s  "
+	    "%.10s %.8s\n", (int)dw, dst, proto_name(k->proto, pbuf,
+	    sizeof(pbuf)), (unsigned long long)g->flows,
+	    (unsigned long long)g->clients, (unsigned long long)g->refused,
+	    (unsigned long long)g->unreachable, (unsigned long long)g->silent,
+	    (unsigned long long)g->answered, first, first + 11, last, last + 11);
+	reps[0] = '\0';
+	for (size_t i = 0; i < g->nrep && len < sizeof(reps); i++) {
+		char a[64];
+		addr_text(g->rep[i].family, g->rep[i].addr, a, sizeof(a));
+		len += (size_t)snprintf(reps + len, sizeof(reps) - len,
+		    "%s%s (%s) x%llu", i ? ", " : "", a,
+		    g->rep[i].is_dst ? "the destination" : "router",
+		    (unsigned long long)g->rep[i].count);
+	}
+	if (g->more_rep && len < sizeof(reps))
+		snprintf(reps + len, sizeof(reps) - len, ", and %zu more",
+		    g->more_rep);
+	if (reps[0] != '\0')
+		printf("%*serrors from %s\n", 2, "", reps);
+}
+
+void
+summary_print(const struct flowvec *fv, size_t top, int json)
+{
+	const struct store_flow **v;
+	struct group *groups;
+	size_t ng = 0, dw = strlen("DESTINATION");
+
+	if (fv->n == 0)
+		return;
+	if ((v = calloc(fv->n, sizeof(*v))) == NULL ||
+	    (groups = calloc(fv->n, sizeof(*groups))) == NULL)
+		err(2, "out of memory");
+	for (size_t i = 0; i < fv->n; i++)
+		v[i] = &fv->v[i];
+	qsort(v, fv->n, sizeof(*v), by_dest_client);
+	for (size_t i = 0; i < fv->n; i++) {
+		const struct store_flow *f = v[i];
+		struct group *g;
+		if (ng == 0 || !same_dest(groups[ng - 1].key, f)) {
+			g = &groups[ng++];
+			g->key = f;
+			g->first_us = f->first_us;
+			g->last_us = f->last_us;
+		}
+		g = &groups[ng - 1];
+		g->flows++;
+		if (g->flows == 1 || memcmp(v[i - 1]->src, f->src, alen(f)) != 0)
+			g->clients++;
+		if (f->first_us < g->first_us)
+			g->first_us = f->first_us;
+		if (f->last_us > g->last_us)
+			g->last_us = f->last_us;
+		classify(g, f);
+		add_reporters(g, f);
+	}
+	qsort(groups, ng, sizeof(*groups), by_trouble);
+	if (top == 0 || top > ng)
+		top = ng;
+	for (size_t i = 0; i < top && !json; i++) {
+		char dst[80];
+		endpoint_text(dst, sizeof(dst), groups[i].key->family,
+		    groups[i].key->dst, groups[i].key->has_ports,
+		    groups[i].key->dport);
+		if (strlen(dst) > dw)
+			dw = strlen(dst);
+	}
+	if (!json)
+		printf("%-*s  PROTO  FLOWS CLIENTS REFUSED UNREACH SILENT "
+		    "ANSWERED  FIRST (UTC)          LAST (UTC)\n", (int)dw,
+		    "DESTINATION");
+	for (size_t i = 0; i < top; i++) {
+		if (json)
+			print_json(&groups[i]);
+		else
+			print_row(&groups[i], dw);
+	}
+	if (!json && top < ng)
+		printf("(%zu more destinations; --limit N shows more)\n",
+		    ng - top);
+	free(groups);
+	free(v);
+}

@@ -1,0 +1,125 @@
+#include <err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/timeline.h"
+#include "store/flow_json.h"
+#include "store/flowstate.h"
+
+#define AUTO_ROWS	30	/* an automatic bucket gives at most this */
+#define MAX_ROWS	2000	/* a chosen one, at most this */
+
+struct bucket {
+	uint64_t	errors, silent;
+};
+
+static int64_t
+auto_bucket(int64_t span_us)
+{
+	static const int64_t steps[] = {
+		1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200,
+		10800, 21600, 43200, 86400, 7 * 86400,
+	};
+	size_t n = sizeof(steps) / sizeof(steps[0]);
+
+	for (size_t i = 0; i < n; i++)
+		if (span_us / (steps[i] * 1000000) < AUTO_ROWS)
+			return steps[i] * 1000000;
+	return steps[n - 1] * 1000000;
+}
+
+static void
+label(int64_t us, int64_t bucket_us, char *buf, size_t len)
+{
+	char t[40];
+
+	time_iso(us, t, sizeof(t));
+	if (bucket_us >= 86400 * 1000000LL)
+		snprintf(buf, len, "%.10s", t);
+	else
+		snprintf(buf, len, "%.10s %.8s", t, t + 11);
+}
+
+static void
+bar(char ch, uint64_t n, uint64_t max, size_t room, int pad)
+{
+	size_t len = max ? (size_t)((n * room + max - 1) / max) : 0;
+
+	for (size_t i = 0; i < len; i++)
+		putchar(ch);
+	for (size_t i = len; pad && i < room; i++)
+		putchar(' ');
+}
+
+int
+timeline_print(const struct flowvec *fv, int64_t bucket_us, size_t width)
+{
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
+	struct bucket *b;
+	uint64_t max = 0, tot_err = 0, tot_silent = 0;
+
+	if (fv->n == 0)
+		return 0;
+	for (size_t i = 0; i < fv->n; i++) {
+		if (fv->v[i].first_us < lo)
+			lo = fv->v[i].first_us;
+		if (fv->v[i].last_us > hi)
+			hi = fv->v[i].last_us;
+	}
+	if (bucket_us <= 0)
+		bucket_us = auto_bucket(hi - lo);
+	lo -= ((lo % bucket_us) + bucket_us) % bucket_us;
+	int64_t rows = (hi - lo) / bucket_us + 1;
+	if (rows > MAX_ROWS)
+		return -1;
+	if ((b = calloc((size_t)rows, sizeof(*b))) == NULL)
+		err(2, "out of memory");
+
+	for (size_t i = 0; i < fv->n; i++) {
+		const struct store_flow *f = &fv->v[i];
+		if (f->state == STATE_SILENT)
+			b[(f->first_us - lo) / bucket_us].silent++;
+		/* spread an aggregate's count evenly over first..last */
+		for (size_t j = 0; j < f->nerrors; j++) {
+			const struct store_error *e = &f->errors[j];
+			for (uint32_t k = 0; k < e->count; k++) {
+				int64_t t = e->count == 1 ? e->first_us :
+				    e->first_us + (e->last_us - e->first_us) *
+				    (int64_t)k / (int64_t)(e->count - 1);
+				if (t < lo || t > hi)
+					t = t < lo ? lo : hi;
+				b[(t - lo) / bucket_us].errors++;
+			}
+		}
+	}
+	for (int64_t r = 0; r < rows; r++) {
+		if (b[r].errors > max)
+			max = b[r].errors;
+		if (b[r].silent > max)
+			max = b[r].silent;
+		tot_err += b[r].errors;
+		tot_silent += b[r].silent;
+	}
+
+	char lab[40];
+	label(lo, bucket_us, lab, sizeof(lab));
+	size_t lw = strlen(lab);
+	size_t room = width > lw + 40 ? (width - lw - 30) / 2 : 20;
+	printf("%-*s  %-*s  %s  (bucket %llds; # ICMP errors, . silent "
+	    "flows)\n", (int)lw, "TIME (UTC)", (int)(room + 7), "ERRORS",
+	    "SILENT", (long long)(bucket_us / 1000000));
+	for (int64_t r = 0; r < rows; r++) {
+		label(lo + r * bucket_us, bucket_us, lab, sizeof(lab));
+		printf("%s  %6llu ", lab, (unsigned long long)b[r].errors);
+		bar('#', b[r].errors, max, room, 1);
+		printf("  %6llu%s", (unsigned long long)b[r].silent,
+		    b[r].silent ? " " : "");
+		bar('.', b[r].silent, max, room, 0);
+		putchar('\n');
+	}
+	printf("%llu ICMP errors, %llu silent flows\n",
+	    (unsigned long long)tot_err, (unsigned long long)tot_silent);
+	free(b);
+	return 0;
+}
