@@ -139,8 +139,10 @@ explain_flow(FILE *out, const struct store_flow *f, size_t width)
 	time_iso(f->first_us, first, sizeof(first));
 	hhmmss(f->last_us, last, sizeof(last));
 	service(f, svc, sizeof(svc));
-	fprintf(out, "%s %s -> %s: %s (%.10s %.8s to %s UTC)\n", svc, src, dst,
-	    state ? state : "?", first, first + 11, last);
+	char head[512];
+	snprintf(head, sizeof(head), "%s %s -> %s: %s (%.10s %.8s to %s UTC)",
+	    svc, src, dst, state ? state : "?", first, first + 11, last);
+	print_wrapped(out, head, 0, width);
 
 	/* What was seen each way. */
 	if (f->pkts_sent == 0)
