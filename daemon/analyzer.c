@@ -5,10 +5,19 @@
 #include "daemon/frag_table.h"
 #include "store/flowstate.h"
 
+#define DEDUPE_SLOTS	8192
+
+struct dedupe_slot {
+	uint64_t	sig;
+	int64_t		ts_us;
+};
+
 struct analyzer {
 	struct flow_table	*flows;
 	struct frag_table	 frags;
 	struct analyzer_stats	 st;
+	int64_t			 dedupe_us;
+	struct dedupe_slot	*dedupe;
 };
 
 struct analyzer *
@@ -31,7 +40,57 @@ analyzer_free(struct analyzer *a)
 	if (a == NULL)
 		return;
 	flow_table_free(a->flows);
+	free(a->dedupe);
 	free(a);
+}
+
+void
+analyzer_set_dedupe(struct analyzer *a, int64_t window_us)
+{
+	if (window_us > 0 && a->dedupe == NULL)
+		a->dedupe = calloc(DEDUPE_SLOTS, sizeof(*a->dedupe));
+	a->dedupe_us = a->dedupe ? window_us : 0;
+}
+
+/*
+ * What stays the same when a router forwards a packet: addresses, ports,
+ * length, ID, the transport checksum (it covers the payload); not the TTL.
+ */
+static uint64_t
+packet_signature(const struct decoded *d)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	uint8_t buf[64];
+	size_t n = 0;
+
+	memcpy(buf + n, d->t.src, 16); n += 16;
+	memcpy(buf + n, d->t.dst, 16); n += 16;
+	memcpy(buf + n, &d->t.sport, 2); n += 2;
+	memcpy(buf + n, &d->t.dport, 2); n += 2;
+	memcpy(buf + n, &d->ip_bytes, 4); n += 4;
+	memcpy(buf + n, &d->frag_id, 4); n += 4;
+	memcpy(buf + n, &d->l4_cksum, 2); n += 2;
+	buf[n++] = d->t.proto;
+	buf[n++] = d->tcp_flags;
+	buf[n++] = d->icmp_type;
+	buf[n++] = d->frag;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ buf[i]) * 0x100000001b3ull;
+	return h ? h : 1;
+}
+
+static int
+seen_before(struct analyzer *a, const struct decoded *d, int64_t ts_us)
+{
+	uint64_t sig = packet_signature(d);
+	struct dedupe_slot *s = &a->dedupe[sig & (DEDUPE_SLOTS - 1)];
+
+	if (s->sig == sig && ts_us - s->ts_us >= 0 &&
+	    ts_us - s->ts_us <= a->dedupe_us)
+		return 1;
+	s->sig = sig;
+	s->ts_us = ts_us;
+	return 0;
 }
 
 const struct analyzer_stats *
@@ -80,6 +139,7 @@ account(struct analyzer *a, const struct tuple *t, uint32_t bytes,
 		return NULL;
 	}
 	*back = from_a != f->src_is_a;
+	f->dirty = 1;
 	f->pkts[*back]++;
 	f->bytes[*back] += bytes;
 	flow_touch(f, ts_us, created);
@@ -91,6 +151,10 @@ tcp_track(struct flow *f, uint8_t flags, int back)
 {
 	uint8_t synack = flags & (TCP_SYN | TCP_ACK);
 
+	if (flags & TCP_FIN)
+		f->tcp |= back ? FT_TCP_FIN_DST : FT_TCP_FIN_SRC;
+	if (flags & TCP_RST)
+		f->tcp |= FT_TCP_RST;
 	if (!back && synack == TCP_SYN)
 		f->tcp |= FT_TCP_SYN;
 	else if (back && synack == (TCP_SYN | TCP_ACK))
@@ -126,6 +190,7 @@ icmp_error(struct analyzer *a, const struct decoded *d, int64_t ts_us)
 		return;
 	}
 	flow_touch(f, ts_us, created);
+	f->dirty = 1;
 	if (created)
 		a->st.errors_unseen++;
 	else
@@ -155,6 +220,10 @@ analyzer_packet(struct analyzer *a, int linktype, const uint8_t *pkt,
 		return;
 	case DECODE_UNSUPPORTED_LINK:
 		a->st.not_ip++;
+		return;
+	}
+	if (a->dedupe_us > 0 && seen_before(a, &d, ts_us)) {
+		a->st.duplicates++;
 		return;
 	}
 	a->st.decoded++;

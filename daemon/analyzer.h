@@ -22,6 +22,7 @@ struct analyzer_stats {
 	uint64_t	errors_unseen;		/* flow created from the quote */
 	uint64_t	errors_no_quote;	/* quote too short for addresses */
 	uint64_t	nomem;			/* flows or errors lost to ENOMEM */
+	uint64_t	duplicates;		/* same packet on another iface */
 };
 
 struct analyzer;
@@ -31,6 +32,13 @@ void analyzer_free(struct analyzer *);
 
 void analyzer_packet(struct analyzer *, int linktype, const uint8_t *pkt,
     uint32_t caplen, int64_t ts_us);
+
+/*
+ * Drop a packet seen again within window_us (0: off), as happens when a
+ * router is captured on several interfaces or "any": a forwarded packet
+ * crosses two, differing only in TTL and link header.
+ */
+void analyzer_set_dedupe(struct analyzer *, int64_t window_us);
 
 uint64_t analyzer_malformed_total(const struct analyzer_stats *);
 const struct analyzer_stats *analyzer_stats(const struct analyzer *);

@@ -1,8 +1,9 @@
 /*
  * Open addressing with linear probing over a power-of-two array of flows,
- * grown at 50% load. Flows are never removed one by one in offline mode, so
- * there are no tombstones. The error aggregates live in one pool indexed by
- * 32-bit links, so a flow without errors costs nothing for them.
+ * grown at 50% load. Removal shifts the following entries back (Knuth's
+ * algorithm R), so there are no tombstones and lookups stay short. The
+ * error aggregates live in one pool indexed by 32-bit links with a free
+ * list, so a flow without errors costs nothing for them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ struct flow_table {
 	size_t			 count;
 	struct flow_error	*errs;
 	uint32_t		 nerrs, errcap;
+	uint32_t		 free_errs;	/* free list through .next */
 };
 
 struct flow_table *
@@ -32,6 +34,7 @@ flow_table_new(void)
 		return NULL;
 	}
 	ft->mask = INITIAL_SLOTS - 1;
+	ft->free_errs = FLOW_ERR_NONE;
 	return ft;
 }
 
@@ -164,6 +167,12 @@ flow_error_add(struct flow_table *ft, struct flow *f, uint8_t family,
 		}
 		return 0;
 	}
+	uint32_t slot;
+	if (ft->free_errs != FLOW_ERR_NONE) {
+		slot = ft->free_errs;
+		ft->free_errs = ft->errs[slot].next;
+		goto fill;
+	}
 	if (ft->nerrs == ft->errcap) {
 		uint32_t ncap = ft->errcap ? ft->errcap * 2 : 256;
 		struct flow_error *ne;
@@ -175,9 +184,11 @@ flow_error_add(struct flow_table *ft, struct flow *f, uint8_t family,
 		ft->errs = ne;
 		ft->errcap = ncap;
 	}
-	struct store_error *e = &ft->errs[ft->nerrs].e;
+	slot = ft->nerrs++;
+fill:;
+	struct store_error *e = &ft->errs[slot].e;
 	memset(e, 0, sizeof(*e));
-	ft->errs[ft->nerrs].next = FLOW_ERR_NONE;
+	ft->errs[slot].next = FLOW_ERR_NONE;
 	e->family = family;
 	e->type = type;
 	e->code = code;
@@ -187,10 +198,9 @@ flow_error_add(struct flow_table *ft, struct flow *f, uint8_t family,
 	e->mtu = mtu;
 	e->first_us = e->last_us = ts_us;
 	if (prev == FLOW_ERR_NONE)
-		f->err_head = ft->nerrs;
+		f->err_head = slot;
 	else
-		ft->errs[prev].next = ft->nerrs;
-	ft->nerrs++;
+		ft->errs[prev].next = slot;
 	return 0;
 }
 
@@ -204,6 +214,36 @@ const struct flow_error *
 flow_error_next(const struct flow_table *ft, const struct flow_error *e)
 {
 	return e->next == FLOW_ERR_NONE ? NULL : &ft->errs[e->next];
+}
+
+void
+flow_table_remove(struct flow_table *ft, struct flow *f)
+{
+	size_t i = (size_t)(f - ft->slots), j = i;
+
+	/* give its error records back */
+	uint32_t e = f->err_head;
+	while (e != FLOW_ERR_NONE) {
+		uint32_t next = ft->errs[e].next;
+		ft->errs[e].next = ft->free_errs;
+		ft->free_errs = e;
+		e = next;
+	}
+	/* shift back every entry that probed past the hole */
+	for (;;) {
+		j = (j + 1) & ft->mask;
+		if (ft->slots[j].hash == 0)
+			break;
+		size_t home = ft->slots[j].hash & ft->mask;
+		/* can j move to i? only if home is not in (i, j] cyclically */
+		if ((j > i && (home <= i || home > j)) ||
+		    (j < i && (home <= i && home > j))) {
+			ft->slots[i] = ft->slots[j];
+			i = j;
+		}
+	}
+	memset(&ft->slots[i], 0, sizeof(ft->slots[i]));
+	ft->count--;
 }
 
 size_t

@@ -30,6 +30,9 @@ enum {
 	FT_TCP_SYN	= 0x01,	/* src sent a SYN without ACK */
 	FT_TCP_SYNACK	= 0x02,	/* dst answered SYN+ACK */
 	FT_TCP_RST_SYN	= 0x04,	/* dst answered the SYN with RST */
+	FT_TCP_FIN_SRC	= 0x08,	/* src sent FIN */
+	FT_TCP_FIN_DST	= 0x10,	/* dst sent FIN */
+	FT_TCP_RST	= 0x20,	/* a reset, either way */
 };
 
 #define FLOW_ERR_NONE	UINT32_MAX
@@ -46,9 +49,11 @@ struct flow {
 	int64_t		first_us, last_us;
 	uint64_t	pkts[2];	/* [0] sent by src, [1] back */
 	uint64_t	bytes[2];
+	int64_t		db_id;		/* its row once written, else 0 */
 	uint32_t	err_head;	/* FLOW_ERR_NONE: no error */
 	uint8_t		src_is_a;	/* which key side sent first */
 	uint8_t		tcp;		/* FT_TCP_* */
+	uint8_t		dirty;		/* changed since last written */
 };
 
 struct flow_table;
@@ -81,7 +86,13 @@ const struct flow_error *flow_error_next(const struct flow_table *,
 
 size_t flow_table_count(const struct flow_table *);
 
-/* Visit every flow; stops early when fn returns non-zero, and returns it. */
+/* Remove a flow (and free its errors); pointers into the table go stale. */
+void flow_table_remove(struct flow_table *, struct flow *);
+
+/*
+ * Visit every flow; stops early when fn returns non-zero, and returns it.
+ * fn must not remove flows: collect them and remove afterwards.
+ */
 int flow_table_foreach(struct flow_table *,
     int (*fn)(struct flow *, void *), void *arg);
 

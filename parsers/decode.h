@@ -103,6 +103,7 @@ struct decoded {
 	uint32_t	ip_bytes;	/* IP length as the header says */
 	uint8_t		ttl;		/* TTL or hop limit */
 	uint8_t		tcp_flags;
+	uint16_t	l4_cksum;	/* UDP/TCP/ICMP checksum, as sent */
 	uint8_t		frag;		/* enum frag_kind */
 	uint32_t	frag_id;	/* IPv4 ID or IPv6 fragment ID */
 

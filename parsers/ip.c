@@ -227,7 +227,7 @@ icmp4_decode(struct cursor *c, struct decoded *d)
 {
 	d->icmp_type = cur_u8(c);
 	d->icmp_code = cur_u8(c);
-	cur_skip(c, 2);
+	d->l4_cksum = cur_be16(c);
 	uint16_t rest_hi = cur_be16(c);
 	uint16_t rest_lo = cur_be16(c);
 	if (c->err)
@@ -261,7 +261,7 @@ icmp6_decode(struct cursor *c, struct decoded *d)
 {
 	d->icmp_type = cur_u8(c);
 	d->icmp_code = cur_u8(c);
-	cur_skip(c, 2);
+	d->l4_cksum = cur_be16(c);
 	uint32_t rest = cur_be32(c);
 	if (c->err)
 		return WHY_ICMP_TRUNCATED;
@@ -291,6 +291,7 @@ transport_decode(struct cursor *c, struct decoded *d, const struct ip_info *ii)
 			return WHY_UDP_TRUNCATED;
 		t->has_ports = 1;
 		uint16_t ulen = cur_be16(c);
+		d->l4_cksum = cur_be16(c);
 		if (c->err)
 			return WHY_NONE;	/* snaplen: the ports are enough */
 		/* The first fragment holds only part of the datagram. */
@@ -307,6 +308,8 @@ transport_decode(struct cursor *c, struct decoded *d, const struct ip_info *ii)
 		d->tcp_flags = cur_u8(c);
 		if (c->err)
 			return WHY_TCP_TRUNCATED;
+		cur_skip(c, 2);			/* window */
+		d->l4_cksum = cur_be16(c);	/* 0 when cut short */
 		t->has_ports = 1;
 		if (off >> 4 < 5)
 			return WHY_TCP_BAD_HLEN;

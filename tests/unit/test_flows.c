@@ -77,6 +77,32 @@ test_table(void)
 	}
 	ok(all_found, "each is found again from the other direction");
 
+	/* remove every other flow; the rest must still be found */
+	int removed_gone = 1, kept_found = 1;
+	for (int i = 0; i < 20000; i += 2) {
+		b[2] = (uint8_t)(i >> 8);
+		b[3] = (uint8_t)i;
+		struct tuple t = tuple4(a, (uint16_t)(1000 + i % 7), b, 53);
+		flow_key_make(&t, &k, &from);
+		flow_table_remove(ft, flow_table_get(ft, &k, from, &created));
+	}
+	is_int(flow_table_count(ft), 10000, "half removed");
+	for (int i = 0; i < 20000; i++) {
+		b[2] = (uint8_t)(i >> 8);
+		b[3] = (uint8_t)i;
+		struct tuple t = tuple4(a, (uint16_t)(1000 + i % 7), b, 53);
+		flow_key_make(&t, &k, &from);
+		struct flow *f = flow_table_get(ft, &k, from, &created);
+		if (i % 2 == 0) {
+			removed_gone &= created;
+			flow_table_remove(ft, f);
+		} else {
+			kept_found &= !created && f->pkts[0] == (uint64_t)i;
+		}
+	}
+	ok(removed_gone, "removed flows are gone");
+	ok(kept_found, "the others are found after the shifts");
+
 	b[2] = 0; b[3] = 0;
 	struct tuple t = tuple4(a, 1000, b, 53);
 	flow_key_make(&t, &k, &from);
