@@ -70,6 +70,16 @@ static const char *const migrations[] = {
 	"  first_us INTEGER NOT NULL, last_us INTEGER NOT NULL,"
 	"  mtu INTEGER);"
 	"CREATE INDEX errors_flow ON errors(flow_id);",
+	/* 1 -> 2: statistics of live runs, written periodically */
+	"CREATE TABLE stats ("
+	"  run_id INTEGER NOT NULL,"
+	"  at_us INTEGER NOT NULL,"
+	"  packets INTEGER, decoded INTEGER, malformed INTEGER,"
+	"  duplicates INTEGER, kernel_drops INTEGER,"
+	"  flows_active INTEGER, flows_written INTEGER, flows_evicted INTEGER,"
+	"  errors_matched INTEGER, errors_unseen INTEGER,"
+	"  write_failures INTEGER);"
+	"CREATE INDEX stats_run ON stats(run_id, at_us);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -82,6 +92,8 @@ enum stmt {
 	S_OVERLAP, S_FOREIGN_INPUTS,
 	S_DEL_ERRORS, S_DEL_FLOWS, S_DEL_MALFORMED, S_DEL_INPUTS, S_DEL_RUN,
 	S_ERRORS_OF_FLOW,
+	S_FLOW_UPDATE, S_DEL_ERRORS_OF_FLOW, S_STATS_INSERT, S_RUN_END,
+	S_PRUNE_ERRORS, S_PRUNE_FLOWS, S_STATS_LATEST,
 	S_COUNT
 };
 
@@ -118,6 +130,25 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_ERRORS_OF_FLOW] = "SELECT family, type, code, reporter, count,"
 	    " first_us, last_us, mtu FROM errors WHERE flow_id = ?1"
 	    " ORDER BY first_us, rowid",
+	[S_FLOW_UPDATE]	= "UPDATE flows SET first_us = ?7, last_us = ?8,"
+	    " pkts_sent = ?9, bytes_sent = ?10, pkts_back = ?11,"
+	    " bytes_back = ?12, state = ?13 WHERE id = ?14",
+	[S_DEL_ERRORS_OF_FLOW] = "DELETE FROM errors WHERE flow_id = ?1",
+	[S_STATS_INSERT] = "INSERT INTO stats(run_id, at_us, packets, decoded,"
+	    " malformed, duplicates, kernel_drops, flows_active, flows_written,"
+	    " flows_evicted, errors_matched, errors_unseen, write_failures)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	[S_RUN_END]	= "UPDATE runs SET finished_us = ?2 WHERE id = ?1",
+	[S_PRUNE_ERRORS] = "DELETE FROM errors WHERE flow_id IN"
+	    " (SELECT id FROM flows WHERE last_us < ?1)",
+	[S_PRUNE_FLOWS]	= "DELETE FROM flows WHERE last_us < ?1",
+	[S_STATS_LATEST] = "SELECT r.id, r.mode, r.started_us, r.finished_us,"
+	    " s.at_us, s.packets, s.decoded, s.malformed, s.duplicates,"
+	    " s.kernel_drops, s.flows_active, s.flows_written, s.flows_evicted,"
+	    " s.errors_matched, s.errors_unseen, s.write_failures"
+	    " FROM runs r JOIN stats s ON s.run_id = r.id"
+	    " WHERE s.at_us = (SELECT MAX(at_us) FROM stats WHERE run_id = r.id)"
+	    " ORDER BY r.id DESC",
 };
 
 struct store {
@@ -297,7 +328,8 @@ store_open(const char *path, int mode, char *err, size_t errlen)
 		goto fail;
 	}
 	for (int i = 0; i < S_COUNT; i++) {
-		if (mode == STORE_READ && i != S_ERRORS_OF_FLOW)
+		if (mode == STORE_READ && i != S_ERRORS_OF_FLOW &&
+		    i != S_STATS_LATEST)
 			continue;
 		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
@@ -375,19 +407,25 @@ addr_len(uint8_t family)
 	return family == 6 ? 16 : 4;
 }
 
-int
-store_run_flow(struct store *s, const struct store_flow *f)
+static int
+write_errors(struct store *s, const struct store_flow *f, int64_t flow_id);
+
+/* Bind a flow's columns, as numbered in S_FLOW_INSERT and S_FLOW_UPDATE. */
+static void
+bind_flow(sqlite3_stmt *st, const struct store_flow *f, int64_t run_id,
+    int insert)
 {
-	sqlite3_stmt *st = stmt(s, S_FLOW_INSERT);
 	int alen = (int)addr_len(f->family);
 
-	sqlite3_bind_int64(st, 1, s->run_id);
-	sqlite3_bind_int(st, 2, f->proto);
-	sqlite3_bind_blob(st, 3, f->src, alen, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 5, f->dst, alen, SQLITE_STATIC);
-	if (f->has_ports) {
-		sqlite3_bind_int(st, 4, f->sport);
-		sqlite3_bind_int(st, 6, f->dport);
+	if (insert) {
+		sqlite3_bind_int64(st, 1, run_id);
+		sqlite3_bind_int(st, 2, f->proto);
+		sqlite3_bind_blob(st, 3, f->src, alen, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, 5, f->dst, alen, SQLITE_TRANSIENT);
+		if (f->has_ports) {
+			sqlite3_bind_int(st, 4, f->sport);
+			sqlite3_bind_int(st, 6, f->dport);
+		}
 	}
 	sqlite3_bind_int64(st, 7, f->first_us);
 	sqlite3_bind_int64(st, 8, f->last_us);
@@ -396,10 +434,46 @@ store_run_flow(struct store *s, const struct store_flow *f)
 	sqlite3_bind_int64(st, 11, (sqlite3_int64)f->pkts_back);
 	sqlite3_bind_int64(st, 12, (sqlite3_int64)f->bytes_back);
 	sqlite3_bind_int(st, 13, f->state);
-	if (exec_stmt(s, st, "writing a flow") != 0)
-		return -1;
+}
 
-	int64_t flow_id = sqlite3_last_insert_rowid(s->db);
+int
+store_flow_put(struct store *s, const struct store_flow *f, int64_t *id)
+{
+	sqlite3_stmt *st;
+
+	if (*id == 0) {
+		st = stmt(s, S_FLOW_INSERT);
+		bind_flow(st, f, s->run_id, 1);
+		if (exec_stmt(s, st, "writing a flow") != 0)
+			return -1;
+		*id = sqlite3_last_insert_rowid(s->db);
+	} else {
+		st = stmt(s, S_FLOW_UPDATE);
+		bind_flow(st, f, s->run_id, 0);
+		sqlite3_bind_int64(st, 14, *id);
+		if (exec_stmt(s, st, "updating a flow") != 0)
+			return -1;
+		st = stmt(s, S_DEL_ERRORS_OF_FLOW);
+		sqlite3_bind_int64(st, 1, *id);
+		if (exec_stmt(s, st, "updating a flow's errors") != 0)
+			return -1;
+	}
+	return write_errors(s, f, *id);
+}
+
+int
+store_run_flow(struct store *s, const struct store_flow *f)
+{
+	int64_t id = 0;
+
+	return store_flow_put(s, f, &id);
+}
+
+static int
+write_errors(struct store *s, const struct store_flow *f, int64_t flow_id)
+{
+	sqlite3_stmt *st;
+
 	for (size_t i = 0; i < f->nerrors; i++) {
 		const struct store_error *e = &f->errors[i];
 		st = stmt(s, S_ERROR_INSERT);
@@ -408,7 +482,7 @@ store_run_flow(struct store *s, const struct store_flow *f)
 		sqlite3_bind_int(st, 3, e->type);
 		sqlite3_bind_int(st, 4, e->code);
 		sqlite3_bind_blob(st, 5, e->reporter, (int)addr_len(e->family),
-		    SQLITE_STATIC);
+		    SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 6, e->count);
 		sqlite3_bind_int64(st, 7, e->first_us);
 		sqlite3_bind_int64(st, 8, e->last_us);
@@ -521,7 +595,132 @@ store_run_abort(struct store *s)
 	s->in_txn = 0;
 }
 
+/* Live runs. */
+
+int
+store_live_begin(struct store *s, const char *const *ifaces, int n)
+{
+	char digest[96];
+	int64_t started = now_us();
+
+	if (store_run_begin(s, "live") != 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		/* a live input is never the same packets as another run's */
+		snprintf(digest, sizeof(digest), "live:%lld:%d",
+		    (long long)started, i);
+		struct store_input in = { .name = ifaces[i], .linktype = -1 };
+		snprintf(in.digest, sizeof(in.digest), "%.32s", digest);
+		if (store_run_input(s, &in) != 0)
+			goto fail;
+	}
+	if (exec_stmt(s, stmt(s, S_COMMIT), "committing") != 0)
+		goto fail;
+	s->in_txn = 0;
+	return 0;
+fail:
+	store_run_abort(s);
+	return -1;
+}
+
+int
+store_batch_begin(struct store *s)
+{
+	if (exec_stmt(s, stmt(s, S_BEGIN), "starting a transaction") != 0)
+		return -1;
+	s->in_txn = 1;
+	return 0;
+}
+
+int
+store_batch_commit(struct store *s)
+{
+	if (exec_stmt(s, stmt(s, S_COMMIT), "committing") != 0) {
+		store_batch_abort(s);
+		return -1;
+	}
+	s->in_txn = 0;
+	return 0;
+}
+
+void
+store_batch_abort(struct store *s)
+{
+	store_run_abort(s);
+}
+
+int
+store_stats_put(struct store *s, const struct store_live_stats *ls)
+{
+	sqlite3_stmt *st = stmt(s, S_STATS_INSERT);
+	const uint64_t v[] = { ls->packets, ls->decoded, ls->malformed,
+	    ls->duplicates, ls->kernel_drops, ls->flows_active,
+	    ls->flows_written, ls->flows_evicted, ls->errors_matched,
+	    ls->errors_unseen, ls->write_failures };
+
+	sqlite3_bind_int64(st, 1, s->run_id);
+	sqlite3_bind_int64(st, 2, now_us());
+	for (int i = 0; i < (int)(sizeof(v) / sizeof(v[0])); i++)
+		sqlite3_bind_int64(st, 3 + i, (sqlite3_int64)v[i]);
+	return exec_stmt(s, st, "writing statistics");
+}
+
+int
+store_prune(struct store *s, int64_t before_us, uint64_t *deleted)
+{
+	sqlite3_stmt *st = stmt(s, S_PRUNE_ERRORS);
+
+	sqlite3_bind_int64(st, 1, before_us);
+	if (exec_stmt(s, st, "pruning old errors") != 0)
+		return -1;
+	st = stmt(s, S_PRUNE_FLOWS);
+	sqlite3_bind_int64(st, 1, before_us);
+	if (exec_stmt(s, st, "pruning old flows") != 0)
+		return -1;
+	*deleted = (uint64_t)sqlite3_changes(s->db);
+	return 0;
+}
+
+int
+store_live_end(struct store *s)
+{
+	sqlite3_stmt *st = stmt(s, S_RUN_END);
+
+	sqlite3_bind_int64(st, 1, s->run_id);
+	sqlite3_bind_int64(st, 2, now_us());
+	return exec_stmt(s, st, "closing the run");
+}
+
 /* Reading. */
+
+int
+store_query_stats(struct store *s, store_stats_fn fn, void *arg)
+{
+	sqlite3_stmt *st = stmt(s, S_STATS_LATEST);
+	int rc, ret = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_stats_row r;
+		uint64_t *v[] = { &r.s.packets, &r.s.decoded, &r.s.malformed,
+		    &r.s.duplicates, &r.s.kernel_drops, &r.s.flows_active,
+		    &r.s.flows_written, &r.s.flows_evicted, &r.s.errors_matched,
+		    &r.s.errors_unseen, &r.s.write_failures };
+		memset(&r, 0, sizeof(r));
+		r.run_id = sqlite3_column_int64(st, 0);
+		r.mode = (const char *)sqlite3_column_text(st, 1);
+		r.started_us = sqlite3_column_int64(st, 2);
+		r.running = sqlite3_column_type(st, 3) == SQLITE_NULL;
+		r.at_us = sqlite3_column_int64(st, 4);
+		for (int i = 0; i < (int)(sizeof(v) / sizeof(v[0])); i++)
+			*v[i] = (uint64_t)sqlite3_column_int64(st, 5 + i);
+		if ((ret = fn(&r, arg)) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return db_fail(s, "reading statistics");
+	return ret;
+}
 
 static void
 column_addr(sqlite3_stmt *st, int col, uint8_t out[16], uint8_t *family)

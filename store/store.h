@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 
 struct store;
 
@@ -73,7 +73,40 @@ int store_run_finish(struct store *, const struct store_run_stats *,
     int *replaced);
 void store_run_abort(struct store *);
 
+/*
+ * Writing while capturing: a run that stays open, flows written in batches
+ * and rewritten in place when they change (by their row id), statistics
+ * rows, and pruning of old rows.
+ */
+struct store_live_stats {
+	uint64_t	packets, decoded, malformed, duplicates, kernel_drops;
+	uint64_t	flows_active, flows_written, flows_evicted;
+	uint64_t	errors_matched, errors_unseen, write_failures;
+};
+
+int store_live_begin(struct store *, const char *const *ifaces, int n);
+int store_batch_begin(struct store *);
+int store_batch_commit(struct store *);
+void store_batch_abort(struct store *);
+/* Insert the flow when *id is 0 (and set it), else rewrite row *id. */
+int store_flow_put(struct store *, const struct store_flow *, int64_t *id);
+int store_stats_put(struct store *, const struct store_live_stats *);
+/* Delete flows (and their errors) last active before before_us. */
+int store_prune(struct store *, int64_t before_us, uint64_t *deleted);
+int store_live_end(struct store *);
+
 /* Reading. */
+struct store_stats_row {
+	int64_t			run_id;
+	const char		*mode;
+	int64_t			started_us, at_us;
+	int			running;	/* no finish time recorded */
+	struct store_live_stats	s;
+};
+typedef int (*store_stats_fn)(const struct store_stats_row *, void *arg);
+/* The latest statistics of each run, newest run first. */
+int store_query_stats(struct store *, store_stats_fn fn, void *arg);
+
 struct store_addr_filter {
 	const uint8_t	*lo, *hi;	/* inclusive range, network order */
 	size_t		 len;		/* 4 or 16 */
