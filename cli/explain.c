@@ -169,6 +169,9 @@ explain_flow(FILE *out, const struct store_flow *f, size_t width)
 		if (error_from_destination(f, e))
 			add(&p, "%s itself answered %s ", rep,
 			    icmp_error_text(e->family, e->type, e->code));
+		else if (error_from_source(f, e))
+			add(&p, "The sender %s itself answered %s ", rep,
+			    icmp_error_text(e->family, e->type, e->code));
 		else
 			add(&p, "Router %s reported %s ", rep,
 			    icmp_error_text(e->family, e->type, e->code));
@@ -176,7 +179,10 @@ explain_flow(FILE *out, const struct store_flow *f, size_t width)
 		if (e->has_mtu)
 			add(&p, " (MTU %u)", e->mtu);
 		add(&p, ", first at %s", when);
-		if (f->pkts_back > 0 && f->state == STATE_REFUSED &&
+		if (error_from_source(f, e))
+			add(&p, ": an answer came back after its socket had "
+			    "closed (a late reply; the sender gave up waiting)");
+		else if (f->pkts_back > 0 && f->state == STATE_REFUSED &&
 		    icmp_error_state(e->family, e->type, e->code) ==
 		    STATE_REFUSED)
 			add(&p, ": answered until then, then port unreachable: "

@@ -32,6 +32,23 @@ error_from_destination(const struct store_flow *f, const struct store_error *e)
 	    memcmp(e->reporter, f->dst, f->family == 6 ? 16 : 4) == 0;
 }
 
+int
+error_from_source(const struct store_flow *f, const struct store_error *e)
+{
+	return e->family == f->family &&
+	    memcmp(e->reporter, f->src, f->family == 6 ? 16 : 4) == 0;
+}
+
+const char *
+reporter_role(const struct store_flow *f, const struct store_error *e)
+{
+	if (error_from_destination(f, e))
+		return "the destination";
+	if (error_from_source(f, e))
+		return "the source";
+	return "router";
+}
+
 const char *
 state_color(int state)
 {
@@ -68,8 +85,7 @@ errors_line(const struct store_flow *f, char *buf, size_t len)
 			snprintf(mtu, sizeof(mtu), " (MTU %u)", e->mtu);
 		n += (size_t)snprintf(buf + n, len - n, "%s%s%s x%u from %s %s",
 		    i ? "; " : "", icmp_error_text(e->family, e->type, e->code),
-		    mtu, e->count, error_from_destination(f, e) ?
-		    "the destination" : "router", rep);
+		    mtu, e->count, reporter_role(f, e), rep);
 	}
 }
 

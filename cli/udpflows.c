@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include "config.h"
+
+#include <jansson.h>
+
 #include "cli/addr.h"
 #include "cli/explain.h"
 #include "cli/flowvec.h"
@@ -18,6 +21,7 @@
 #include "cli/summary.h"
 #include "cli/timearg.h"
 #include "cli/timeline.h"
+#include "store/flow_json.h"
 #include "store/flowstate.h"
 #include "store/store.h"
 
@@ -28,7 +32,7 @@ enum {
 	OPT_STATE, OPT_ALL, OPT_HOST, OPT_SRC, OPT_DST, OPT_NET, OPT_PORT,
 	OPT_PROTO, OPT_REPORTER, OPT_SINCE, OPT_UNTIL, OPT_LIMIT, OPT_SORT,
 	OPT_JSON, OPT_CSV, OPT_COLOR, OPT_SUMMARY, OPT_EXPLAIN, OPT_TIMELINE,
-	OPT_BUCKET,
+	OPT_BUCKET, OPT_STATS,
 };
 
 enum view { V_TABLE, V_JSON, V_CSV, V_SUMMARY, V_EXPLAIN, V_TIMELINE };
@@ -69,6 +73,7 @@ usage(FILE *to, int status)
 "  --explain           a paragraph a flow, in plain words\n"
 "  --timeline          ICMP errors and silent flows over time\n"
 "  --bucket SPAN       the timeline's bucket (90s, 1m, 1h); default: chosen\n"
+"  --stats             udpflowd's latest statistics of each run\n"
 "  --color[=WHEN]      auto (default), always, never; NO_COLOR is honoured\n"
 "  -d DATABASE         the database udpflowd wrote (default: $UDPFLOWS_DB)\n"
 "\n"
@@ -81,7 +86,7 @@ struct opts {
 	struct addr_range	host, src, dst, net, reporter;
 	uint8_t			states[STATE_MAX];
 	size_t			nstates;
-	int			json, csv, summary, explain, timeline;
+	int			json, csv, summary, explain, timeline, stats;
 	enum view		view;		/* resolved from the flags */
 	int			color;		/* -1 auto */
 	int64_t			bucket_us;
@@ -210,6 +215,7 @@ parse_args(int argc, char *argv[], struct opts *o, const char **dbpath)
 		{ "explain",	no_argument,		NULL, OPT_EXPLAIN },
 		{ "timeline",	no_argument,		NULL, OPT_TIMELINE },
 		{ "bucket",	required_argument,	NULL, OPT_BUCKET },
+		{ "stats",	no_argument,		NULL, OPT_STATS },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -296,6 +302,9 @@ parse_args(int argc, char *argv[], struct opts *o, const char **dbpath)
 		case OPT_TIMELINE:
 			o->timeline = 1;
 			break;
+		case OPT_STATS:
+			o->stats = 1;
+			break;
 		case OPT_BUCKET:
 			if (duration_parse(optarg, &o->bucket_us) != 0 ||
 			    o->bucket_us == 0)
@@ -364,6 +373,48 @@ want_color(int setting)
 	    (term == NULL || strcmp(term, "dumb") != 0);
 }
 
+static int
+on_stats(const struct store_stats_row *r, void *arg)
+{
+	int json = *(int *)arg;
+	char started[40], at[40];
+	const char *const names[] = { "packets", "decoded", "malformed",
+	    "duplicates", "kernel_drops", "flows_active", "flows_written",
+	    "flows_evicted", "errors_matched", "errors_unseen",
+	    "write_failures" };
+	const uint64_t v[] = { r->s.packets, r->s.decoded, r->s.malformed,
+	    r->s.duplicates, r->s.kernel_drops, r->s.flows_active,
+	    r->s.flows_written, r->s.flows_evicted, r->s.errors_matched,
+	    r->s.errors_unseen, r->s.write_failures };
+
+	time_iso(r->started_us, started, sizeof(started));
+	time_iso(r->at_us, at, sizeof(at));
+	if (json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "run", json_integer(r->run_id));
+		json_object_set_new(o, "mode", json_string(r->mode ? r->mode :
+		    ""));
+		json_object_set_new(o, "started", json_string(started));
+		json_object_set_new(o, "at", json_string(at));
+		json_object_set_new(o, "running", json_boolean(r->running));
+		for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+			json_object_set_new(o, names[i],
+			    json_integer((json_int_t)v[i]));
+		if (json_dumpf(o, stdout, JSON_COMPACT) != 0 ||
+		    putchar('\n') == EOF)
+			err(2, "stdout");
+		json_decref(o);
+		return 0;
+	}
+	printf("run %lld (%s), started %.10s %.8s UTC, %s; as of %.10s %.8s "
+	    "UTC:\n", (long long)r->run_id, r->mode ? r->mode : "?", started,
+	    started + 11, r->running ? "running or killed" : "ended", at,
+	    at + 11);
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		printf("  %-16s %llu\n", names[i], (unsigned long long)v[i]);
+	return 0;
+}
+
 struct sink {
 	enum view	view;
 	size_t		matched;
@@ -416,6 +467,14 @@ main(int argc, char *argv[])
 	    sizeof(errbuf));
 	if (db == NULL)
 		errx(2, "%s", errbuf);
+	if (o.stats) {
+		struct count_ctx { int json; } cc = { o.json };
+		int rc = store_query_stats(db, on_stats, &cc.json);
+		if (rc != 0)
+			warnx("%s", store_errmsg(db));
+		store_close(db);
+		return rc != 0 ? 2 : 0;
+	}
 	if (store_query_flows(db, &o.q, on_flow, &k) != 0) {
 		warnx("%s", store_errmsg(db));
 		store_close(db);

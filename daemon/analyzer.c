@@ -5,11 +5,20 @@
 #include "daemon/frag_table.h"
 #include "store/flowstate.h"
 
-#define DEDUPE_SLOTS	8192
+#define DEDUPE_SLOTS	65536	/* 2 MiB: sightings seconds apart survive */
 
+#define DEDUPE_IFACES	4
+
+/*
+ * Sightings of one packet signature per interface (hashed to 4). With two
+ * capture buffers the sightings of identical packets interleave in any
+ * order, so a packet is a repeat of another interface's sighting while its
+ * own interface has seen the signature no more often than another has.
+ */
 struct dedupe_slot {
 	uint64_t	sig;
-	int64_t		ts_us;
+	int64_t		ts_us;		/* first sighting */
+	uint16_t	seen[DEDUPE_IFACES];
 };
 
 struct analyzer {
@@ -80,17 +89,27 @@ packet_signature(const struct decoded *d)
 }
 
 static int
-seen_before(struct analyzer *a, const struct decoded *d, int64_t ts_us)
+seen_before(struct analyzer *a, const struct decoded *d, uint64_t iface,
+    int64_t ts_us)
 {
 	uint64_t sig = packet_signature(d);
 	struct dedupe_slot *s = &a->dedupe[sig & (DEDUPE_SLOTS - 1)];
 
-	if (s->sig == sig && ts_us - s->ts_us >= 0 &&
-	    ts_us - s->ts_us <= a->dedupe_us)
-		return 1;
-	s->sig = sig;
-	s->ts_us = ts_us;
-	return 0;
+	int64_t d_us = ts_us > s->ts_us ? ts_us - s->ts_us : s->ts_us - ts_us;
+	size_t me = (size_t)((iface ^ iface >> 32) % DEDUPE_IFACES);
+	uint16_t most = 0;
+
+	if (s->sig != sig || d_us > a->dedupe_us) {
+		memset(s, 0, sizeof(*s));
+		s->sig = sig;
+		s->ts_us = ts_us;
+	}
+	if (s->seen[me] < UINT16_MAX)
+		s->seen[me]++;
+	for (size_t i = 0; i < DEDUPE_IFACES; i++)
+		if (i != me && s->seen[i] > most)
+			most = s->seen[i];
+	return s->seen[me] <= most;
 }
 
 const struct analyzer_stats *
@@ -204,6 +223,13 @@ void
 analyzer_packet(struct analyzer *a, int linktype, const uint8_t *pkt,
     uint32_t caplen, int64_t ts_us)
 {
+	analyzer_packet_on(a, 0, linktype, pkt, caplen, ts_us);
+}
+
+void
+analyzer_packet_on(struct analyzer *a, int iface, int linktype,
+    const uint8_t *pkt, uint32_t caplen, int64_t ts_us)
+{
 	struct decoded d;
 	struct flow *f;
 	int back;
@@ -222,7 +248,8 @@ analyzer_packet(struct analyzer *a, int linktype, const uint8_t *pkt,
 		a->st.not_ip++;
 		return;
 	}
-	if (a->dedupe_us > 0 && seen_before(a, &d, ts_us)) {
+	if (a->dedupe_us > 0 && seen_before(a, &d,
+	    (uint64_t)iface << 32 | d.link_if, ts_us)) {
 		a->st.duplicates++;
 		return;
 	}

@@ -32,11 +32,15 @@ void analyzer_free(struct analyzer *);
 
 void analyzer_packet(struct analyzer *, int linktype, const uint8_t *pkt,
     uint32_t caplen, int64_t ts_us);
+/* The same, for a packet that came from capture handle iface. */
+void analyzer_packet_on(struct analyzer *, int iface, int linktype,
+    const uint8_t *pkt, uint32_t caplen, int64_t ts_us);
 
 /*
- * Drop a packet seen again within window_us (0: off), as happens when a
- * router is captured on several interfaces or "any": a forwarded packet
- * crosses two, differing only in TTL and link header.
+ * Drop a packet seen again on another interface within window_us (0: off),
+ * as happens when a router is captured on several interfaces or "any": a
+ * forwarded packet crosses two, differing only in TTL and link header.
+ * The same packet twice on one interface is two packets.
  */
 void analyzer_set_dedupe(struct analyzer *, int64_t window_us);
 

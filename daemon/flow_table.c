@@ -143,6 +143,20 @@ flow_table_get(struct flow_table *ft, const struct flow_key *k, int from_a,
 	}
 }
 
+struct flow *
+flow_table_find(struct flow_table *ft, const struct flow_key *k)
+{
+	uint64_t h = key_hash(k);
+
+	for (size_t i = h & ft->mask;; i = (i + 1) & ft->mask) {
+		struct flow *f = &ft->slots[i];
+		if (f->hash == 0)
+			return NULL;
+		if (f->hash == h && memcmp(&f->key, k, sizeof(*k)) == 0)
+			return f;
+	}
+}
+
 int
 flow_error_add(struct flow_table *ft, struct flow *f, uint8_t family,
     uint8_t type, uint8_t code, const uint8_t reporter[16], int has_mtu,

@@ -74,6 +74,9 @@ void flow_key_make(const struct tuple *t, struct flow_key *k, int *from_a);
 struct flow *flow_table_get(struct flow_table *, const struct flow_key *k,
     int from_a, int *created);
 
+/* The flow of key k, or NULL. */
+struct flow *flow_table_find(struct flow_table *, const struct flow_key *k);
+
 /* Attach one ICMP error occurrence to a flow (aggregated per reporter). */
 int flow_error_add(struct flow_table *, struct flow *, uint8_t family,
     uint8_t type, uint8_t code, const uint8_t reporter[16], int has_mtu,

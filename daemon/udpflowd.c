@@ -13,26 +13,59 @@
 #include "config.h"
 #include "daemon/analyzer.h"
 #include "daemon/clock.h"
+#include "daemon/live.h"
 #include "daemon/offline.h"
 #include "daemon/writer.h"
 #include "store/store.h"
 
 #define MAX_INPUTS	256
 
+enum { OPT_MAX_FLOWS = 256, OPT_UDP_TIMEOUT, OPT_TCP_TIMEOUT, OPT_FLUSH,
+    OPT_RETAIN, OPT_NDJSON };
+
 static void
 usage(FILE *to, int status)
 {
 	fprintf(to,
-	    "usage: udpflowd -r FILE [-r FILE ...] [-d DATABASE] [-q]\n"
-	    "\n"
-	    "  -r FILE       read a pcap or pcapng capture; \"-\" reads standard input\n"
-	    "  -d DATABASE   SQLite file to store flows in (default: $UDPFLOWS_DB)\n"
-	    "  -q            no progress and no summary on stderr\n"
-	    "  -h            this help\n"
-	    "  -V            version\n"
-	    "\n"
-	    "Analyzing the same capture again replaces its earlier results.\n");
+"usage: udpflowd -r FILE [-r FILE ...] [-d DATABASE] [-q]\n"
+"       udpflowd -i IFACE [-i IFACE ...] [-d DATABASE] [-F] [-Z USER]\n"
+"                [-P PIDFILE] [-f EXPR] [-B MB] [--max-flows N]\n"
+"                [--udp-timeout S] [--tcp-timeout S] [--flush S]\n"
+"                [--retain DAYS] [--ndjson FILE]\n"
+"\n"
+"  -r FILE           read a pcap or pcapng capture; \"-\" is standard input\n"
+"  -i IFACE          capture live on IFACE (\"any\" for all); may repeat\n"
+"  -d DATABASE       SQLite file to store flows in (default: $UDPFLOWS_DB)\n"
+"  -q                no progress and no summary on stderr (with -r)\n"
+"  -F                stay in the foreground, log to stderr\n"
+"  -Z USER           run as USER once the captures and files are open\n"
+"  -P PIDFILE        write the process ID there\n"
+"  -f EXPR           BPF expression ANDed to the default filter\n"
+"  -B MB             kernel capture buffer per interface (default 32)\n"
+"  --max-flows N     flows in memory at most (default 1000000)\n"
+"  --udp-timeout S   idle UDP flows leave memory after S s (default 60)\n"
+"  --tcp-timeout S   idle TCP flows after S s (default 300; 10 after close)\n"
+"  --flush S         the database is at most S s behind (default 2)\n"
+"  --retain DAYS     delete flows older than DAYS (default: keep all)\n"
+"  --ndjson FILE     also append every flow written, in the --json\n"
+"                    contract, one line each (reopened on SIGHUP)\n"
+"  -h, -V            help, version\n"
+"\n"
+"Analyzing the same capture again replaces its earlier results.\n"
+"Signals: TERM/INT write every flow and stop; HUP reopens the log, the\n"
+"database and the NDJSON file; USR1 logs statistics.\n");
 	exit(status);
+}
+
+static long long
+number(const char *opt, const char *s, long long lo, long long hi)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v < lo || v > hi)
+		errx(2, "%s %s: not a number from %lld to %lld", opt, s, lo, hi);
+	return v;
 }
 
 static const char *
@@ -128,15 +161,78 @@ main(int argc, char *argv[])
 		{ "quiet",	no_argument,		NULL, 'q' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "version",	no_argument,		NULL, 'V' },
+		{ "interface",	required_argument,	NULL, 'i' },
+		{ "foreground",	no_argument,		NULL, 'F' },
+		{ "user",	required_argument,	NULL, 'Z' },
+		{ "pidfile",	required_argument,	NULL, 'P' },
+		{ "filter",	required_argument,	NULL, 'f' },
+		{ "buffer",	required_argument,	NULL, 'B' },
+		{ "max-flows",	required_argument,	NULL, OPT_MAX_FLOWS },
+		{ "udp-timeout", required_argument,	NULL, OPT_UDP_TIMEOUT },
+		{ "tcp-timeout", required_argument,	NULL, OPT_TCP_TIMEOUT },
+		{ "flush",	required_argument,	NULL, OPT_FLUSH },
+		{ "retain",	required_argument,	NULL, OPT_RETAIN },
+		{ "ndjson",	required_argument,	NULL, OPT_NDJSON },
 		{ NULL, 0, NULL, 0 },
+	};
+	struct live_opts lo = {
+		.buffer_mb = 32,
+		.udp_timeout_us = 60 * 1000000LL,
+		.tcp_timeout_us = 300 * 1000000LL,
+		.closed_timeout_us = 10 * 1000000LL,
+		.flush_us = 2 * 1000000LL,
+		.stats_us = 60 * 1000000LL,
+		.max_flows = 1000000,
 	};
 	struct offline_input inputs[MAX_INPUTS];
 	int ninputs = 0, quiet = 0, ch, status = 0, stdin_used = 0;
 	const char *dbpath = getenv("UDPFLOWS_DB");
 	char errbuf[512];
 
-	while ((ch = getopt_long(argc, argv, "r:d:qhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "r:d:qhVi:FZ:P:f:B:", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
+		case 'i':
+			if (lo.nifaces == LIVE_MAX_IFACES)
+				errx(2, "at most %d interfaces", LIVE_MAX_IFACES);
+			lo.ifaces[lo.nifaces++] = optarg;
+			break;
+		case 'F':
+			lo.foreground = 1;
+			break;
+		case 'Z':
+			lo.user = optarg;
+			break;
+		case 'P':
+			lo.pidfile = optarg;
+			break;
+		case 'f':
+			lo.filter = optarg;
+			break;
+		case 'B':
+			lo.buffer_mb = (int)number("-B", optarg, 1, 4096);
+			break;
+		case OPT_MAX_FLOWS:
+			lo.max_flows = (size_t)number("--max-flows", optarg, 100,
+			    1LL << 32);
+			break;
+		case OPT_UDP_TIMEOUT:
+			lo.udp_timeout_us = number("--udp-timeout", optarg, 1,
+			    86400) * 1000000;
+			break;
+		case OPT_TCP_TIMEOUT:
+			lo.tcp_timeout_us = number("--tcp-timeout", optarg, 1,
+			    86400) * 1000000;
+			break;
+		case OPT_FLUSH:
+			lo.flush_us = number("--flush", optarg, 1, 3600) * 1000000;
+			break;
+		case OPT_RETAIN:
+			lo.retain_days = (int)number("--retain", optarg, 1, 36500);
+			break;
+		case OPT_NDJSON:
+			lo.ndjson = optarg;
+			break;
 		case 'r':
 			if (ninputs == MAX_INPUTS)
 				errx(2, "at most %d captures at once",
@@ -166,12 +262,19 @@ main(int argc, char *argv[])
 		warnx("unexpected argument: %s", argv[optind]);
 		usage(stderr, 2);
 	}
-	if (ninputs == 0) {
-		warnx("nothing to read: give a capture with -r");
+	if (ninputs > 0 && lo.nifaces > 0)
+		errx(2, "-r reads captures, -i captures live: choose one");
+	if (ninputs == 0 && lo.nifaces == 0) {
+		warnx("nothing to read: give a capture with -r or an interface "
+		    "with -i");
 		usage(stderr, 2);
 	}
 	if (dbpath == NULL || *dbpath == '\0')
 		errx(2, "no database: give one with -d or set UDPFLOWS_DB");
+	if (lo.nifaces > 0) {
+		lo.dbpath = dbpath;
+		return live_run(&lo);
+	}
 
 	/* Open the database first: a bad one fails before a long read. */
 	struct store *db = store_open(dbpath, STORE_WRITE, errbuf,

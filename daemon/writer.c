@@ -29,11 +29,12 @@ by_first_seen(const void *x, const void *y)
 	return memcmp(&a->key, &b->key, sizeof(a->key));
 }
 
-static void
-to_store_flow(const struct flow *f, struct store_flow *sf)
+int
+writer_flow_to_store(const struct flow_table *ft, const struct flow *f,
+    struct store_flow *sf, struct store_error **buf, size_t *cap)
 {
 	const struct flow_key *k = &f->key;
-	size_t alen = k->family == 6 ? 16 : 4;
+	size_t alen = k->family == 6 ? 16 : 4, n = 0;
 	int s = f->src_is_a ? 0 : 1;	/* 0: src is side a */
 
 	memset(sf, 0, sizeof(*sf));
@@ -50,6 +51,23 @@ to_store_flow(const struct flow *f, struct store_flow *sf)
 	sf->bytes_sent = f->bytes[0];
 	sf->pkts_back = f->pkts[1];
 	sf->bytes_back = f->bytes[1];
+	sf->state = (uint8_t)analyzer_flow_state(ft, f);
+	for (const struct flow_error *e = flow_error_first(ft, f); e != NULL;
+	    e = flow_error_next(ft, e)) {
+		if (n == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 8;
+			struct store_error *nb = realloc(*buf,
+			    ncap * sizeof(*nb));
+			if (nb == NULL)
+				return -1;
+			*buf = nb;
+			*cap = ncap;
+		}
+		(*buf)[n++] = e->e;
+	}
+	sf->errors = *buf;
+	sf->nerrors = n;
+	return 0;
 }
 
 int
@@ -69,29 +87,8 @@ writer_flows(struct store *s, struct analyzer *a)
 	qsort(c.v, c.n, sizeof(*c.v), by_first_seen);
 
 	for (size_t i = 0; i < c.n && rc == 0; i++) {
-		const struct flow *f = c.v[i];
 		struct store_flow sf;
-		size_t n = 0;
-
-		to_store_flow(f, &sf);
-		sf.state = (uint8_t)analyzer_flow_state(ft, f);
-		for (const struct flow_error *e = flow_error_first(ft, f);
-		    e != NULL; e = flow_error_next(ft, e)) {
-			if (n == errcap) {
-				size_t ncap = errcap ? errcap * 2 : 8;
-				struct store_error *ne = realloc(errs,
-				    ncap * sizeof(*ne));
-				if (ne == NULL) {
-					rc = -1;
-					break;
-				}
-				errs = ne;
-				errcap = ncap;
-			}
-			errs[n++] = e->e;
-		}
-		sf.errors = errs;
-		sf.nerrors = n;
+		rc = writer_flow_to_store(ft, c.v[i], &sf, &errs, &errcap);
 		if (rc == 0)
 			rc = store_run_flow(s, &sf);
 	}

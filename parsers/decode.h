@@ -116,6 +116,8 @@ struct decoded {
 	uint8_t		quote_frag;	/* enum frag_kind of the quote */
 	uint32_t	quote_frag_id;
 
+	uint32_t	link_if;	/* SLL2 ifindex, SLL packet type + 1 */
+
 	enum decode_reason why;		/* with DECODE_MALFORMED */
 };
 

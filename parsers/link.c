@@ -93,7 +93,9 @@ enum decode_status
 pkt_decode(int linktype, const uint8_t *pkt, size_t caplen, struct decoded *d)
 {
 	struct cursor c = cur_make(pkt, caplen);
+	uint32_t link_if = 0;
 	uint16_t et;
+	enum decode_status st;
 
 	memset(d, 0, sizeof(*d));
 	switch (linktype) {
@@ -101,15 +103,20 @@ pkt_decode(int linktype, const uint8_t *pkt, size_t caplen, struct decoded *d)
 		cur_skip(&c, 12);		/* destination, source MAC */
 		et = cur_be16(&c);
 		break;
-	case LINK_LINUX_SLL:
+	case LINK_LINUX_SLL: {
 		/* packet type, ARPHRD, address length, 8 address bytes */
-		cur_skip(&c, 14);
+		uint16_t pkttype = cur_be16(&c);
+		cur_skip(&c, 12);
 		et = cur_be16(&c);
+		link_if = (uint32_t)pkttype + 1;
 		break;
+	}
 	case LINK_LINUX_SLL2:
 		et = cur_be16(&c);
-		/* reserved, ifindex, ARPHRD, packet type, addr len, address */
-		cur_skip(&c, 18);
+		cur_skip(&c, 2);		/* reserved */
+		link_if = cur_be32(&c);		/* interface index */
+		/* ARPHRD, packet type, addr len, address */
+		cur_skip(&c, 12);
 		break;
 	case LINK_NULL:
 		return loopback(&c, 0, d);
@@ -125,5 +132,7 @@ pkt_decode(int linktype, const uint8_t *pkt, size_t caplen, struct decoded *d)
 		d->why = WHY_LINK_TRUNCATED;
 		return DECODE_MALFORMED;
 	}
-	return by_ethertype(&c, et, d);
+	st = by_ethertype(&c, et, d);
+	d->link_if = link_if;
+	return st;
 }

@@ -623,6 +623,19 @@ fail:
 	return -1;
 }
 
+void
+store_live_continue(struct store *s)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT MAX(id) FROM runs", -1, &st,
+	    NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		s->run_id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+}
+
 int
 store_batch_begin(struct store *s)
 {

@@ -85,6 +85,8 @@ struct store_live_stats {
 };
 
 int store_live_begin(struct store *, const char *const *ifaces, int n);
+/* Reopened the same file: go on with its latest run. */
+void store_live_continue(struct store *);
 int store_batch_begin(struct store *);
 int store_batch_commit(struct store *);
 void store_batch_abort(struct store *);

@@ -1,0 +1,35 @@
+/* Live capture: the daemon's main use, on a gateway for months. */
+#ifndef UDPFLOWS_LIVE_H
+#define UDPFLOWS_LIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LIVE_MAX_IFACES		16
+
+struct live_opts {
+	const char	*ifaces[LIVE_MAX_IFACES];
+	int		 nifaces;
+	const char	*filter;	/* -f: added to the default filter */
+	int		 buffer_mb;	/* -B: kernel ring per interface */
+	int64_t		 udp_timeout_us;	/* idle UDP (and other) flows */
+	int64_t		 tcp_timeout_us;	/* idle TCP flows */
+	int64_t		 closed_timeout_us;	/* TCP after FIN both ways/RST */
+	int64_t		 flush_us;	/* database at most this far behind */
+	int64_t		 stats_us;	/* statistics rows this often */
+	size_t		 max_flows;
+	int		 retain_days;	/* 0: keep everything */
+	const char	*ndjson;	/* also append written flows here */
+	const char	*user;		/* -Z: run as this user */
+	const char	*pidfile;
+	int		 foreground;
+	const char	*dbpath;
+};
+
+/* Capture until SIGTERM/SIGINT; returns the exit status. */
+int live_run(const struct live_opts *);
+
+/* The BPF filter udpflowd uses, with extra ANDed in (extra may be NULL). */
+void live_filter(char *buf, size_t len, const char *extra);
+
+#endif
