@@ -67,6 +67,7 @@ struct live {
 	const struct live_opts	*o;
 	dev_t			 db_dev;	/* the file the database is */
 	ino_t			 db_ino;
+	int			 db_same;	/* reopened the same file */
 	struct handle		 h[LIVE_MAX_IFACES];
 	int			 nh;
 	struct analyzer		*a;
@@ -75,6 +76,8 @@ struct live {
 	struct store_live_stats	 st;
 	int64_t			 last_flush, last_stats, last_prune;
 };
+
+static void attach_db(struct live *);
 
 static int64_t
 wall_us(void)
@@ -85,15 +88,21 @@ wall_us(void)
 	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
+/* VLAN tags only exist on Ethernet; libpcap refuses "vlan" elsewhere. */
 void
-live_filter(char *buf, size_t len, const char *extra)
+live_filter(char *buf, size_t len, int ethernet, const char *extra)
 {
-	if (extra != NULL && *extra != '\0')
-		snprintf(buf, len, "((%s) or (vlan and (%s))) and (%s)",
-		    BASE_FILTER, BASE_FILTER, extra);
+	char base[256];
+
+	if (ethernet)
+		snprintf(base, sizeof(base), "(%s) or (vlan and (%s))",
+		    BASE_FILTER, BASE_FILTER);
 	else
-		snprintf(buf, len, "(%s) or (vlan and (%s))", BASE_FILTER,
-		    BASE_FILTER);
+		snprintf(base, sizeof(base), "%s", BASE_FILTER);
+	if (extra != NULL && *extra != '\0')
+		snprintf(buf, len, "(%s) and (%s)", base, extra);
+	else
+		snprintf(buf, len, "%s", base);
 }
 
 static void
@@ -113,11 +122,15 @@ open_handle(struct handle *h, const struct live_opts *o)
 		fatalx("%s: %s", h->name, pcap_geterr(h->p));
 	if (rc > 0)
 		log_warnx("%s: %s", h->name, pcap_geterr(h->p));
+	/* "any" speaks cooked v2 where libpcap can: it names the interface */
+	if (pcap_datalink(h->p) == DLT_LINUX_SLL)
+		pcap_set_datalink(h->p, DLT_LINUX_SLL2);
 	h->linktype = pcap_datalink(h->p);
 	if (!link_supported(h->linktype))
 		fatalx("%s: link type %d is not supported", h->name,
 		    h->linktype);
-	live_filter(filter, sizeof(filter), o->filter);
+	live_filter(filter, sizeof(filter), h->linktype == DLT_EN10MB,
+	    o->filter);
 	if (pcap_compile(h->p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0)
 		fatalx("%s: filter \"%s\": %s", h->name, filter,
 		    pcap_geterr(h->p));
@@ -247,6 +260,11 @@ flush(struct live *l, int64_t now, int64_t evict_before, int all)
 	    .evict_before = evict_before };
 	struct flow_table *ft = analyzer_flows(l->a);
 
+	attach_db(l);
+	if (l->db == NULL) {
+		l->st.write_failures++;
+		return;
+	}
 	if (store_batch_begin(l->db) != 0) {
 		c.failed = 1;
 	} else {
@@ -381,6 +399,8 @@ static void
 store_stats(struct live *l)
 {
 	update_stats(l);
+	if (l->db == NULL)
+		return;
 	if (store_batch_begin(l->db) != 0 ||
 	    store_stats_put(l->db, &l->st) != 0 ||
 	    store_batch_commit(l->db) != 0) {
@@ -395,6 +415,8 @@ prune(struct live *l, int64_t now)
 	uint64_t deleted = 0;
 	int64_t before = now - (int64_t)l->o->retain_days * 86400 * 1000000;
 
+	if (l->db == NULL)
+		return;
 	if (store_batch_begin(l->db) != 0 ||
 	    store_prune(l->db, before, &deleted) != 0 ||
 	    store_batch_commit(l->db) != 0) {
@@ -439,6 +461,31 @@ remember_db_file(struct live *l)
 	}
 }
 
+static int forget_row(struct flow *, void *);
+
+/*
+ * (Re)open the database after a SIGHUP; on failure the flows stay in
+ * memory and this is tried again at the next flush.
+ */
+static void
+attach_db(struct live *l)
+{
+	if (l->db != NULL)
+		return;
+	if ((l->db = open_db(l->o->dbpath)) == NULL)
+		return;
+	if (l->db_same) {
+		store_live_continue(l->db);
+	} else {
+		if (store_live_begin(l->db, l->o->ifaces, l->o->nifaces) != 0)
+			log_warnx("%s", store_errmsg(l->db));
+		/* the new file has none of the rows: write every flow anew */
+		flow_table_foreach(analyzer_flows(l->a), forget_row, NULL);
+		l->db_same = 1;
+	}
+	remember_db_file(l);
+}
+
 static int
 forget_row(struct flow *f, void *arg)
 {
@@ -462,21 +509,25 @@ reopen(struct live *l)
 	flush(l, wall_us(), INT64_MIN, 0);
 	int same = stat(l->o->dbpath, &sb) == 0 && sb.st_dev == l->db_dev &&
 	    sb.st_ino == l->db_ino;
-	struct store *db = open_db(l->o->dbpath);
-	if (db != NULL) {
-		store_close(l->db);
-		l->db = db;
-		if (same) {
-			store_live_continue(l->db);
-		} else {
-			if (store_live_begin(l->db, l->o->ifaces,
-			    l->o->nifaces) != 0)
-				log_warnx("%s", store_errmsg(l->db));
-			flow_table_foreach(analyzer_flows(l->a), forget_row,
-			    NULL);
-		}
-		remember_db_file(l);
+	/*
+	 * A moved database keeps its -wal under the old name, and SQLite does
+	 * not checkpoint a moved file on close: checkpoint it now through the
+	 * open descriptors, close, and remove the orphaned names before a new
+	 * file of that name is created, or it would adopt the old WAL.
+	 */
+	if (!same && l->db != NULL && store_checkpoint(l->db) != 0)
+		log_warnx("%s", store_errmsg(l->db));
+	store_close(l->db);
+	l->db = NULL;
+	if (!same) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s-wal", l->o->dbpath);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s-shm", l->o->dbpath);
+		unlink(path);
 	}
+	l->db_same = same;
+	attach_db(l);
 	if (l->o->ndjson != NULL) {
 		if (l->ndjson != NULL)
 			fclose(l->ndjson);
@@ -684,7 +735,7 @@ live_run(const struct live_opts *o)
 		    flow_table_count(analyzer_flows(l.a)));
 		status = 1;
 	}
-	if (store_live_end(l.db) != 0)
+	if (l.db != NULL && store_live_end(l.db) != 0)
 		log_warnx("%s", store_errmsg(l.db));
 	store_close(l.db);
 	if (l.ndjson != NULL)

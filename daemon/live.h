@@ -30,6 +30,6 @@ struct live_opts {
 int live_run(const struct live_opts *);
 
 /* The BPF filter udpflowd uses, with extra ANDed in (extra may be NULL). */
-void live_filter(char *buf, size_t len, const char *extra);
+void live_filter(char *buf, size_t len, int ethernet, const char *extra);
 
 #endif

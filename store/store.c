@@ -623,6 +623,15 @@ fail:
 	return -1;
 }
 
+int
+store_checkpoint(struct store *s)
+{
+	if (sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
+	    NULL) != SQLITE_OK)
+		return db_fail(s, "checkpointing the moved database");
+	return 0;
+}
+
 void
 store_live_continue(struct store *s)
 {

@@ -85,6 +85,12 @@ struct store_live_stats {
 };
 
 int store_live_begin(struct store *, const char *const *ifaces, int n);
+/*
+ * Move everything from the WAL into the database file and empty the WAL,
+ * through the open descriptors: what a moved (rotated) file needs, since
+ * SQLite does not checkpoint a moved file on close.
+ */
+int store_checkpoint(struct store *);
 /* Reopened the same file: go on with its latest run. */
 void store_live_continue(struct store *);
 int store_batch_begin(struct store *);
