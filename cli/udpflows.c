@@ -400,6 +400,11 @@ on_stats(const struct store_stats_row *r, void *arg)
 		for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 			json_object_set_new(o, names[i],
 			    json_integer((json_int_t)v[i]));
+		json_t *why = json_object();
+		for (size_t i = 0; i < r->nwhy; i++)
+			json_object_set_new(why, r->why[i],
+			    json_integer((json_int_t)r->why_count[i]));
+		json_object_set_new(o, "malformed_by_reason", why);
 		if (json_dumpf(o, stdout, JSON_COMPACT) != 0 ||
 		    putchar('\n') == EOF)
 			err(2, "stdout");
@@ -410,8 +415,12 @@ on_stats(const struct store_stats_row *r, void *arg)
 	    "UTC:\n", (long long)r->run_id, r->mode ? r->mode : "?", started,
 	    started + 11, r->running ? "running or killed" : "ended", at,
 	    at + 11);
-	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		printf("  %-16s %llu\n", names[i], (unsigned long long)v[i]);
+		for (size_t j = 0; i == 2 && j < r->nwhy; j++)
+			printf("    %-24s %llu\n", r->why[j],
+			    (unsigned long long)r->why_count[j]);
+	}
 	return 0;
 }
 

@@ -378,13 +378,25 @@ update_stats(struct live *l)
 static void
 log_stats(struct live *l)
 {
+	const struct analyzer_stats *as = analyzer_stats(l->a);
+	char why[512] = "";
+	size_t len = 0;
+
 	update_stats(l);
-	log_info("%llu packets, %llu decoded, %llu malformed, %llu duplicates, "
+	for (int i = 1; i < WHY_COUNT && len < sizeof(why); i++)
+		if (as->malformed[i] > 0)
+			len += (size_t)snprintf(why + len, sizeof(why) - len,
+			    "%s%s %llu", len ? ", " : " (",
+			    decode_reason_name(i),
+			    (unsigned long long)as->malformed[i]);
+	if (len > 0 && len < sizeof(why))
+		snprintf(why + len, sizeof(why) - len, ")");
+	log_info("%llu packets, %llu decoded, %llu malformed%s, %llu duplicates, "
 	    "%llu kernel drops; flows %llu active, %llu written, %llu evicted; "
 	    "errors %llu matched, %llu whose flow was never seen; "
 	    "%llu failed writes",
 	    (unsigned long long)l->st.packets, (unsigned long long)l->st.decoded,
-	    (unsigned long long)l->st.malformed,
+	    (unsigned long long)l->st.malformed, why,
 	    (unsigned long long)l->st.duplicates,
 	    (unsigned long long)l->st.kernel_drops,
 	    (unsigned long long)l->st.flows_active,
@@ -395,6 +407,20 @@ log_stats(struct live *l)
 	    (unsigned long long)l->st.write_failures);
 }
 
+static int
+store_malformed(struct live *l)
+{
+	const struct analyzer_stats *as = analyzer_stats(l->a);
+
+	if (store_malformed_clear(l->db) != 0)
+		return -1;
+	for (int i = 1; i < WHY_COUNT; i++)
+		if (as->malformed[i] > 0 && store_run_malformed(l->db,
+		    decode_reason_name(i), as->malformed[i]) != 0)
+			return -1;
+	return 0;
+}
+
 static void
 store_stats(struct live *l)
 {
@@ -403,6 +429,7 @@ store_stats(struct live *l)
 		return;
 	if (store_batch_begin(l->db) != 0 ||
 	    store_stats_put(l->db, &l->st) != 0 ||
+	    store_malformed(l) != 0 ||
 	    store_batch_commit(l->db) != 0) {
 		store_batch_abort(l->db);
 		log_warnx("%s", store_errmsg(l->db));

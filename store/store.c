@@ -93,7 +93,7 @@ enum stmt {
 	S_DEL_ERRORS, S_DEL_FLOWS, S_DEL_MALFORMED, S_DEL_INPUTS, S_DEL_RUN,
 	S_ERRORS_OF_FLOW,
 	S_FLOW_UPDATE, S_DEL_ERRORS_OF_FLOW, S_STATS_INSERT, S_RUN_END,
-	S_PRUNE_ERRORS, S_PRUNE_FLOWS, S_STATS_LATEST,
+	S_PRUNE_ERRORS, S_PRUNE_FLOWS, S_STATS_LATEST, S_MALFORMED_OF_RUN,
 	S_COUNT
 };
 
@@ -149,6 +149,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " FROM runs r JOIN stats s ON s.run_id = r.id"
 	    " WHERE s.at_us = (SELECT MAX(at_us) FROM stats WHERE run_id = r.id)"
 	    " ORDER BY r.id DESC",
+	[S_MALFORMED_OF_RUN] = "SELECT reason, count FROM malformed"
+	    " WHERE run_id = ?1 ORDER BY reason",
 };
 
 struct store {
@@ -329,7 +331,7 @@ store_open(const char *path, int mode, char *err, size_t errlen)
 	}
 	for (int i = 0; i < S_COUNT; i++) {
 		if (mode == STORE_READ && i != S_ERRORS_OF_FLOW &&
-		    i != S_STATS_LATEST)
+		    i != S_STATS_LATEST && i != S_MALFORMED_OF_RUN)
 			continue;
 		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
@@ -688,6 +690,15 @@ store_stats_put(struct store *s, const struct store_live_stats *ls)
 }
 
 int
+store_malformed_clear(struct store *s)
+{
+	sqlite3_stmt *st = stmt(s, S_DEL_MALFORMED);
+
+	sqlite3_bind_int64(st, 1, s->run_id);
+	return exec_stmt(s, st, "replacing malformed counts");
+}
+
+int
 store_prune(struct store *s, int64_t before_us, uint64_t *deleted)
 {
 	sqlite3_stmt *st = stmt(s, S_PRUNE_ERRORS);
@@ -735,6 +746,16 @@ store_query_stats(struct store *s, store_stats_fn fn, void *arg)
 		r.at_us = sqlite3_column_int64(st, 4);
 		for (int i = 0; i < (int)(sizeof(v) / sizeof(v[0])); i++)
 			*v[i] = (uint64_t)sqlite3_column_int64(st, 5 + i);
+		sqlite3_stmt *mw = stmt(s, S_MALFORMED_OF_RUN);
+		sqlite3_bind_int64(mw, 1, r.run_id);
+		while (r.nwhy < 16 && sqlite3_step(mw) == SQLITE_ROW) {
+			const unsigned char *t = sqlite3_column_text(mw, 0);
+			snprintf(r.why[r.nwhy], sizeof(r.why[0]), "%s",
+			    t ? (const char *)t : "?");
+			r.why_count[r.nwhy++] =
+			    (uint64_t)sqlite3_column_int64(mw, 1);
+		}
+		sqlite3_reset(mw);
 		if ((ret = fn(&r, arg)) != 0)
 			break;
 	}

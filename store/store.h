@@ -99,6 +99,8 @@ void store_batch_abort(struct store *);
 /* Insert the flow when *id is 0 (and set it), else rewrite row *id. */
 int store_flow_put(struct store *, const struct store_flow *, int64_t *id);
 int store_stats_put(struct store *, const struct store_live_stats *);
+/* Replace the run's malformed-by-reason counts (call once per reason). */
+int store_malformed_clear(struct store *);
 /* Delete flows (and their errors) last active before before_us. */
 int store_prune(struct store *, int64_t before_us, uint64_t *deleted);
 int store_live_end(struct store *);
@@ -110,6 +112,9 @@ struct store_stats_row {
 	int64_t			started_us, at_us;
 	int			running;	/* no finish time recorded */
 	struct store_live_stats	s;
+	char			 why[16][32];	/* malformed by reason */
+	uint64_t		 why_count[16];
+	size_t			 nwhy;
 };
 typedef int (*store_stats_fn)(const struct store_stats_row *, void *arg);
 /* The latest statistics of each run, newest run first. */
