@@ -865,8 +865,8 @@ store_query_flows(struct store *s, const struct store_query *q,
 		[SORT_FIRST]	= " ORDER BY first_us, id",
 		[SORT_LAST]	= " ORDER BY last_us DESC, id",
 		[SORT_PACKETS]	= " ORDER BY pkts_sent + pkts_back DESC, id",
-		[SORT_ERRORS]	= " ORDER BY (SELECT COALESCE(SUM(count), 0) FROM"
-		    " errors WHERE flow_id = flows.id) DESC, id",
+		[SORT_ERRORS]	= (" ORDER BY (SELECT COALESCE(SUM(count), 0)"
+		    " FROM errors WHERE flow_id = flows.id) DESC, id"),
 	};
 	struct sqlbuf b = { .len = 0 };
 	sqlite3_stmt *st;
