@@ -381,11 +381,11 @@ on_stats(const struct store_stats_row *r, void *arg)
 	const char *const names[] = { "packets", "decoded", "malformed",
 	    "duplicates", "kernel_drops", "flows_active", "flows_written",
 	    "flows_evicted", "errors_matched", "errors_unseen",
-	    "write_failures" };
+	    "write_failures", "errors_capped" };
 	const uint64_t v[] = { r->s.packets, r->s.decoded, r->s.malformed,
 	    r->s.duplicates, r->s.kernel_drops, r->s.flows_active,
 	    r->s.flows_written, r->s.flows_evicted, r->s.errors_matched,
-	    r->s.errors_unseen, r->s.write_failures };
+	    r->s.errors_unseen, r->s.write_failures, r->s.errors_capped };
 
 	time_iso(r->started_us, started, sizeof(started));
 	time_iso(r->at_us, at, sizeof(at));

@@ -214,9 +214,16 @@ icmp_error(struct analyzer *a, const struct decoded *d, int64_t ts_us)
 		a->st.errors_unseen++;
 	else
 		a->st.errors_matched++;
-	if (flow_error_add(a->flows, f, d->t.family, d->icmp_type,
-	    d->icmp_code, d->t.src, d->has_mtu, d->mtu, ts_us) != 0)
+	switch (flow_error_add(a->flows, f, d->t.family, d->icmp_type,
+	    d->icmp_code, d->t.src, d->has_mtu, d->mtu, ts_us)) {
+	case 0:
+		break;
+	case 1:
+		a->st.errors_capped++;
+		break;
+	default:
 		a->st.nomem++;
+	}
 }
 
 void

@@ -23,6 +23,7 @@ struct analyzer_stats {
 	uint64_t	errors_no_quote;	/* quote too short for addresses */
 	uint64_t	nomem;			/* flows or errors lost to ENOMEM */
 	uint64_t	duplicates;		/* same packet on another iface */
+	uint64_t	errors_capped;		/* beyond FLOW_MAX_ERRORS */
 };
 
 struct analyzer;

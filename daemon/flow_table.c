@@ -162,11 +162,12 @@ flow_error_add(struct flow_table *ft, struct flow *f, uint8_t family,
     uint8_t type, uint8_t code, const uint8_t reporter[16], int has_mtu,
     uint32_t mtu, int64_t ts_us)
 {
-	uint32_t prev = FLOW_ERR_NONE;
+	uint32_t prev = FLOW_ERR_NONE, n = 0;
 
 	for (uint32_t i = f->err_head; i != FLOW_ERR_NONE; i = ft->errs[i].next) {
 		struct store_error *e = &ft->errs[i].e;
 		prev = i;
+		n++;
 		if (e->family != family || e->type != type || e->code != code ||
 		    memcmp(e->reporter, reporter, 16) != 0)
 			continue;
@@ -182,6 +183,8 @@ flow_error_add(struct flow_table *ft, struct flow *f, uint8_t family,
 		return 0;
 	}
 	uint32_t slot;
+	if (n >= FLOW_MAX_ERRORS)
+		return 1;
 	if (ft->free_errs != FLOW_ERR_NONE) {
 		slot = ft->free_errs;
 		ft->free_errs = ft->errs[slot].next;

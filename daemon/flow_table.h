@@ -77,7 +77,12 @@ struct flow *flow_table_get(struct flow_table *, const struct flow_key *k,
 /* The flow of key k, or NULL. */
 struct flow *flow_table_find(struct flow_table *, const struct flow_key *k);
 
-/* Attach one ICMP error occurrence to a flow (aggregated per reporter). */
+/*
+ * Attach one ICMP error occurrence to a flow (aggregated per type, code and
+ * reporter). A flow keeps at most FLOW_MAX_ERRORS aggregates, so a flood
+ * from forged reporters cannot grow it: beyond, flow_error_add returns 1.
+ */
+#define FLOW_MAX_ERRORS	16
 int flow_error_add(struct flow_table *, struct flow *, uint8_t family,
     uint8_t type, uint8_t code, const uint8_t reporter[16], int has_mtu,
     uint32_t mtu, int64_t ts_us);

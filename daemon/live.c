@@ -366,6 +366,7 @@ update_stats(struct live *l)
 	l->st.duplicates = as->duplicates;
 	l->st.errors_matched = as->errors_matched;
 	l->st.errors_unseen = as->errors_unseen;
+	l->st.errors_capped = as->errors_capped;
 	l->st.flows_active = flow_table_count(analyzer_flows(l->a));
 	l->st.kernel_drops = 0;
 	for (int i = 0; i < l->nh; i++) {
@@ -735,6 +736,14 @@ live_run(const struct live_opts *o)
 			log_stats(&l);
 		}
 		if (now - l.last_flush >= o->flush_us) {
+			struct stat sb;
+			if (l.db != NULL && (stat(o->dbpath, &sb) != 0 ||
+			    sb.st_ino != l.db_ino || sb.st_dev != l.db_dev)) {
+				log_warnx("%s was removed or replaced: starting "
+				    "a new file with the flows in memory",
+				    o->dbpath);
+				reopen(&l);
+			}
 			flush(&l, now, INT64_MIN, 0);
 			l.last_flush = now;
 		}

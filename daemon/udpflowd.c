@@ -307,9 +307,22 @@ main(int argc, char *argv[])
 		warnx("%s: nothing was stored", dbpath);
 		status = 1;
 	} else if (status != 0 && analyzer_stats(a)->packets > 0) {
-		warnx("stored %zu %s from the %llu packets read before the "
-		    "error", nflows, plural(nflows, "flow", "flows"),
-		    (unsigned long long)analyzer_stats(a)->packets);
+		uint64_t bytes = 0;
+		char size[32];
+		for (int i = 0; i < nread; i++)
+			bytes += inputs[i].bytes_read;
+		if (bytes < 10 * 1024)
+			snprintf(size, sizeof(size), "%llu bytes",
+			    (unsigned long long)bytes);
+		else if (bytes < 10 * 1024 * 1024)
+			snprintf(size, sizeof(size), "%llu KB",
+			    (unsigned long long)(bytes / 1024));
+		else
+			snprintf(size, sizeof(size), "%llu MB",
+			    (unsigned long long)(bytes / (1024 * 1024)));
+		warnx("stored %zu %s from the first %s (%llu packets) read "
+		    "before the error", nflows, plural(nflows, "flow", "flows"),
+		    size, (unsigned long long)analyzer_stats(a)->packets);
 	}
 	if (!quiet)
 		summary(analyzer_stats(a), nflows, mono_seconds() - started);

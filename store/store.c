@@ -80,6 +80,8 @@ static const char *const migrations[] = {
 	"  errors_matched INTEGER, errors_unseen INTEGER,"
 	"  write_failures INTEGER);"
 	"CREATE INDEX stats_run ON stats(run_id, at_us);",
+	/* 2 -> 3: errors refused beyond the per-flow limit */
+	"ALTER TABLE stats ADD COLUMN errors_capped INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -136,8 +138,9 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_DEL_ERRORS_OF_FLOW] = "DELETE FROM errors WHERE flow_id = ?1",
 	[S_STATS_INSERT] = "INSERT INTO stats(run_id, at_us, packets, decoded,"
 	    " malformed, duplicates, kernel_drops, flows_active, flows_written,"
-	    " flows_evicted, errors_matched, errors_unseen, write_failures)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	    " flows_evicted, errors_matched, errors_unseen, write_failures,"
+	    " errors_capped) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+	    " ?11, ?12, ?13, ?14)",
 	[S_RUN_END]	= "UPDATE runs SET finished_us = ?2 WHERE id = ?1",
 	[S_PRUNE_ERRORS] = "DELETE FROM errors WHERE flow_id IN"
 	    " (SELECT id FROM flows WHERE last_us < ?1)",
@@ -145,8 +148,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_STATS_LATEST] = "SELECT r.id, r.mode, r.started_us, r.finished_us,"
 	    " s.at_us, s.packets, s.decoded, s.malformed, s.duplicates,"
 	    " s.kernel_drops, s.flows_active, s.flows_written, s.flows_evicted,"
-	    " s.errors_matched, s.errors_unseen, s.write_failures"
-	    " FROM runs r JOIN stats s ON s.run_id = r.id"
+	    " s.errors_matched, s.errors_unseen, s.write_failures,"
+	    " s.errors_capped FROM runs r JOIN stats s ON s.run_id = r.id"
 	    " WHERE s.at_us = (SELECT MAX(at_us) FROM stats WHERE run_id = r.id)"
 	    " ORDER BY r.id DESC",
 	[S_MALFORMED_OF_RUN] = "SELECT reason, count FROM malformed"
@@ -680,7 +683,7 @@ store_stats_put(struct store *s, const struct store_live_stats *ls)
 	const uint64_t v[] = { ls->packets, ls->decoded, ls->malformed,
 	    ls->duplicates, ls->kernel_drops, ls->flows_active,
 	    ls->flows_written, ls->flows_evicted, ls->errors_matched,
-	    ls->errors_unseen, ls->write_failures };
+	    ls->errors_unseen, ls->write_failures, ls->errors_capped };
 
 	sqlite3_bind_int64(st, 1, s->run_id);
 	sqlite3_bind_int64(st, 2, now_us());
@@ -737,7 +740,7 @@ store_query_stats(struct store *s, store_stats_fn fn, void *arg)
 		uint64_t *v[] = { &r.s.packets, &r.s.decoded, &r.s.malformed,
 		    &r.s.duplicates, &r.s.kernel_drops, &r.s.flows_active,
 		    &r.s.flows_written, &r.s.flows_evicted, &r.s.errors_matched,
-		    &r.s.errors_unseen, &r.s.write_failures };
+		    &r.s.errors_unseen, &r.s.write_failures, &r.s.errors_capped };
 		memset(&r, 0, sizeof(r));
 		r.run_id = sqlite3_column_int64(st, 0);
 		r.mode = (const char *)sqlite3_column_text(st, 1);

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 
 struct store;
 
@@ -82,6 +82,7 @@ struct store_live_stats {
 	uint64_t	packets, decoded, malformed, duplicates, kernel_drops;
 	uint64_t	flows_active, flows_written, flows_evicted;
 	uint64_t	errors_matched, errors_unseen, write_failures;
+	uint64_t	errors_capped;	/* beyond the per-flow limit */
 };
 
 int store_live_begin(struct store *, const char *const *ifaces, int n);

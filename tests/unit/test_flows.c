@@ -119,6 +119,19 @@ test_table(void)
 	e = e ? flow_error_next(ft, e) : NULL;
 	ok(e != NULL && e->e.code == 1 && e->e.count == 1 &&
 	    flow_error_next(ft, e) == NULL, "another reporter is its own record");
+
+	/* a flood from forged reporters: the flow keeps FLOW_MAX_ERRORS */
+	int capped = 0;
+	for (int i = 0; i < 1000; i++) {
+		rep[2] = (uint8_t)(i >> 8);
+		rep[3] = (uint8_t)i;
+		capped += flow_error_add(ft, f, 4, 3, 1, rep, 0, 0, 200) == 1;
+	}
+	size_t kept = 0;
+	for (e = flow_error_first(ft, f); e != NULL; e = flow_error_next(ft, e))
+		kept++;
+	is_int(kept, FLOW_MAX_ERRORS, "a flow keeps at most FLOW_MAX_ERRORS error records");
+	ok(capped > 900, "the rest are refused and counted by the caller");
 	flow_table_free(ft);
 }
 
