@@ -320,9 +320,10 @@ main(int argc, char *argv[])
 		else
 			snprintf(size, sizeof(size), "%llu MB",
 			    (unsigned long long)(bytes / (1024 * 1024)));
-		warnx("stored %zu %s from the first %s (%llu packets) read "
-		    "before the error", nflows, plural(nflows, "flow", "flows"),
-		    size, (unsigned long long)analyzer_stats(a)->packets);
+		uint64_t np = analyzer_stats(a)->packets;
+		warnx("stored %zu %s from the first %s (%llu %s) read before "
+		    "the error", nflows, plural(nflows, "flow", "flows"), size,
+		    (unsigned long long)np, plural(np, "packet", "packets"));
 	}
 	if (!quiet)
 		summary(analyzer_stats(a), nflows, mono_seconds() - started);
