@@ -9,13 +9,21 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <libgen.h>
+#include <linux/landlock.h>
 #include <poll.h>
+
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE	/* ABI 3, newer than Debian 12's headers */
+#define LANDLOCK_ACCESS_FS_TRUNCATE	(1ULL << 14)
+#endif
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -603,6 +611,68 @@ drop_privileges(const struct live_opts *o)
 }
 
 static void
+allow_writes_beneath(int ruleset, const char *file, __u64 rights)
+{
+	char copy[4096];
+	struct landlock_path_beneath_attr pb = { .allowed_access = rights };
+
+	snprintf(copy, sizeof(copy), "%s", file);
+	if ((pb.parent_fd = open(dirname(copy), O_PATH | O_CLOEXEC)) < 0) {
+		log_warn("%s", copy);
+		return;
+	}
+	if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH,
+	    &pb, 0) != 0)
+		log_warn("landlock rule for %s", copy);
+	close(pb.parent_fd);
+}
+
+/*
+ * Once everything is open, confine every later write (SQLite's journal, a
+ * reopened database or NDJSON file) to the directories of those files with
+ * Landlock, whoever we run as: a compromised parser cannot write anywhere
+ * else. Reads are not restricted.
+ */
+static void
+confine_writes(const struct live_opts *o)
+{
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0,
+	    LANDLOCK_CREATE_RULESET_VERSION);
+	__u64 rights = LANDLOCK_ACCESS_FS_WRITE_FILE |
+	    LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |
+	    LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR |
+	    LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SOCK |
+	    LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |
+	    LANDLOCK_ACCESS_FS_MAKE_SYM;
+
+	if (abi < 1) {
+		log_warnx("Landlock is not available: writes are not confined "
+		    "to the database directory");
+		return;
+	}
+	if (abi >= 2)
+		rights |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		rights |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	struct landlock_ruleset_attr attr = { .handled_access_fs = rights };
+	int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr),
+	    0);
+	if (rs < 0) {
+		log_warn("landlock");
+		return;
+	}
+	allow_writes_beneath(rs, o->dbpath, rights);
+	if (o->ndjson != NULL)
+		allow_writes_beneath(rs, o->ndjson, rights);
+	if (o->pidfile != NULL)
+		allow_writes_beneath(rs, o->pidfile, rights);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    syscall(SYS_landlock_restrict_self, rs, 0) != 0)
+		log_warn("landlock: writes are not confined");
+	close(rs);
+}
+
+static void
 daemonize(void)
 {
 	pid_t pid = fork();
@@ -681,6 +751,7 @@ live_run(const struct live_opts *o)
 	remember_db_file(&l);
 	if (o->user != NULL)
 		drop_privileges(o);
+	confine_writes(o);
 
 	if ((l.a = analyzer_new()) == NULL)
 		fatalx("out of memory");

@@ -323,6 +323,9 @@ store_open(const char *path, int mode, char *err, size_t errlen)
 		if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL,
 		    NULL) != SQLITE_OK ||
 		    sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL,
+		    NULL, NULL) != SQLITE_OK ||
+		    /* no temporary files outside the database's directory */
+		    sqlite3_exec(s->db, "PRAGMA temp_store = MEMORY", NULL,
 		    NULL, NULL) != SQLITE_OK) {
 			db_fail(s, "setting up the journal");
 			goto fail;
