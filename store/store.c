@@ -584,10 +584,7 @@ store_run_finish(struct store *s, const struct store_run_stats *rs,
 	sqlite3_bind_int64(st, 8, (sqlite3_int64)rs->errors_unseen);
 	if (exec_stmt(s, st, "recording the run") != 0)
 		goto fail;
-	if (exec_stmt(s, stmt(s, S_COMMIT), "committing") != 0)
-		goto fail;
-	s->in_txn = 0;
-	return 0;
+	return store_batch_commit(s);
 fail:
 	store_run_abort(s);
 	return -1;
@@ -619,16 +616,12 @@ store_live_begin(struct store *s, const char *const *ifaces, int n)
 		    (long long)started, i);
 		struct store_input in = { .name = ifaces[i], .linktype = -1 };
 		snprintf(in.digest, sizeof(in.digest), "%.32s", digest);
-		if (store_run_input(s, &in) != 0)
-			goto fail;
+		if (store_run_input(s, &in) != 0) {
+			store_run_abort(s);
+			return -1;
+		}
 	}
-	if (exec_stmt(s, stmt(s, S_COMMIT), "committing") != 0)
-		goto fail;
-	s->in_txn = 0;
-	return 0;
-fail:
-	store_run_abort(s);
-	return -1;
+	return store_batch_commit(s);
 }
 
 int
