@@ -122,13 +122,20 @@ add_states(struct opts *o, const char *list)
 }
 
 static void
-addr_filter(struct store_addr_filter *f, struct addr_range *r, const char *opt,
-    const char *arg, int allow_prefix)
+parse_addr(struct addr_range *r, const char *opt, const char *arg,
+    int allow_prefix)
 {
 	if (addr_range_parse(arg, allow_prefix, r) != 0)
 		errx(2, "%s %.100s: not %s", opt, arg, allow_prefix ?
 		    "an address or a CIDR net (198.18.0.0/15)" :
 		    "an IPv4 or IPv6 address");
+}
+
+static void
+addr_filter(struct store_addr_filter *f, struct addr_range *r, const char *opt,
+    const char *arg, int allow_prefix)
+{
+	parse_addr(r, opt, arg, allow_prefix);
 	f->lo = r->lo;
 	f->hi = r->hi;
 	f->len = r->len;
@@ -260,13 +267,11 @@ parse_args(int argc, char *argv[], struct opts *o, const char **dbpath)
 		case OPT_NET:
 			addr_filter(&q->net, &o->net, "--net", optarg, 1);
 			break;
-		case OPT_REPORTER: {
-			struct store_addr_filter f;
-			addr_filter(&f, &o->reporter, "--reporter", optarg, 0);
+		case OPT_REPORTER:
+			parse_addr(&o->reporter, "--reporter", optarg, 0);
 			q->reporter = o->reporter.lo;
 			q->reporterlen = o->reporter.len;
 			break;
-		}
 		case OPT_PORT:
 			q->port = (int)parse_number("--port", optarg, 0, 65535);
 			break;
@@ -477,8 +482,7 @@ main(int argc, char *argv[])
 	if (db == NULL)
 		errx(2, "%s", errbuf);
 	if (o.stats) {
-		struct count_ctx { int json; } cc = { o.json };
-		int rc = store_query_stats(db, on_stats, &cc.json);
+		int rc = store_query_stats(db, on_stats, &o.json);
 		if (rc != 0)
 			warnx("%s", store_errmsg(db));
 		store_close(db);

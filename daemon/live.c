@@ -174,22 +174,10 @@ idle_timeout(const struct live_opts *o, const struct flow *f)
 	return o->tcp_timeout_us;
 }
 
-static void
-ndjson_line(struct live *l, const struct store_flow *sf)
-{
-	json_t *j;
-
-	if (l->ndjson == NULL || (j = flow_json(sf)) == NULL)
-		return;
-	if (json_dumpf(j, l->ndjson, JSON_COMPACT) != 0 ||
-	    fputc('\n', l->ndjson) == EOF)
-		log_warn("%s", l->o->ndjson);
-	json_decref(j);
-}
-
 struct pending {
 	struct flow	*f;
 	int64_t		 id;
+	json_t		*line;		/* for --ndjson, written after commit */
 };
 
 struct flush_ctx {
@@ -242,6 +230,7 @@ flush_one(struct flow *f, void *arg)
 			return 0;
 		}
 		c->put[c->nput].f = f;
+		c->put[c->nput].line = l->ndjson != NULL ? flow_json(&sf) : NULL;
 		c->put[c->nput++].id = id;
 	}
 	if (expired || evicted) {
@@ -294,12 +283,10 @@ flush(struct live *l, int64_t now, int64_t evict_before, int all)
 		struct flow *f = c.put[i].f;
 		f->db_id = c.put[i].id;
 		f->dirty = 0;
-		if (l->ndjson != NULL) {
-			struct store_flow sf;
-			if (writer_flow_to_store(ft, f, &sf, &c.ebuf,
-			    &c.ecap) == 0)
-				ndjson_line(l, &sf);
-		}
+		if (c.put[i].line != NULL &&
+		    (json_dumpf(c.put[i].line, l->ndjson, JSON_COMPACT) != 0 ||
+		    fputc('\n', l->ndjson) == EOF))
+			log_warn("%s", l->o->ndjson);
 	}
 	if (l->ndjson != NULL && fflush(l->ndjson) != 0)
 		log_warn("%s", l->o->ndjson);
@@ -311,6 +298,8 @@ flush(struct live *l, int64_t now, int64_t evict_before, int all)
 	l->st.flows_written += c.nput;
 	l->st.flows_evicted += c.evicted;
 out:
+	for (size_t i = 0; i < c.nput; i++)
+		json_decref(c.put[i].line);
 	free(c.put);
 	free(c.gone);
 	free(c.ebuf);

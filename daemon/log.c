@@ -61,24 +61,14 @@ LOGFN(log_warn, LOG_WARNING, 1)
 LOGFN(log_warnx, LOG_WARNING, 0)
 LOGFN(log_info, LOG_INFO, 0)
 
-void
-fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_CRIT, fmt, ap, 1);
-	va_end(ap);
-	exit(1);
+#define FATALFN(name, err)					\
+void name(const char *fmt, ...)					\
+{								\
+	va_list ap;						\
+	va_start(ap, fmt);					\
+	vlog(LOG_CRIT, fmt, ap, err);				\
+	va_end(ap);						\
+	exit(1);						\
 }
-
-void
-fatalx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_CRIT, fmt, ap, 0);
-	va_end(ap);
-	exit(1);
-}
+FATALFN(fatal, 1)
+FATALFN(fatalx, 0)

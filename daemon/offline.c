@@ -171,8 +171,8 @@ offline_read(struct analyzer *a, struct offline_input *in, int show_progress)
 		fprintf(stderr, "\r\033[K");
 	if (rc == PCAP_ERROR)
 		read_error(in, p, fp, classic, record_at);
-	in->bytes_read = classic ? record_at : (uint64_t)(ftello(fp) > 0 ?
-	    ftello(fp) : 0);
+	off_t pos = classic ? 0 : ftello(fp);
+	in->bytes_read = classic ? record_at : (uint64_t)(pos > 0 ? pos : 0);
 	snprintf(in->digest, sizeof(in->digest), "%016llx%016llx",
 	    (unsigned long long)dg.h1, (unsigned long long)dg.h2);
 	pcap_close(p);			/* closes fp, stdin included */

@@ -228,11 +228,10 @@ icmp4_decode(struct cursor *c, struct decoded *d)
 	d->icmp_type = cur_u8(c);
 	d->icmp_code = cur_u8(c);
 	d->l4_cksum = cur_be16(c);
-	uint16_t rest_hi = cur_be16(c);
+	cur_skip(c, 2);			/* unused, or RFC 4884 length */
 	uint16_t rest_lo = cur_be16(c);
 	if (c->err)
 		return WHY_ICMP_TRUNCATED;
-	(void)rest_hi;
 	switch (d->icmp_type) {
 	case 3:
 		if (d->icmp_code == 4) {

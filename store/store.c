@@ -842,6 +842,26 @@ enum {
 	P_LIMIT,
 };
 
+/*
+ * An address range as SQL: the column(s) between parameters ?lo and ?lo+1,
+ * of the same length (the family). Only parameter numbers are printed
+ * here, never values.
+ */
+static void
+sql_range(struct sqlbuf *b, int lo, int either_side, const char *col)
+{
+	char frag[256];
+
+	if (either_side)
+		snprintf(frag, sizeof(frag), " AND length(src) = length(?%d) AND"
+		    " (src BETWEEN ?%d AND ?%d OR dst BETWEEN ?%d AND ?%d)", lo,
+		    lo, lo + 1, lo, lo + 1);
+	else
+		snprintf(frag, sizeof(frag), " AND length(%s) = length(?%d) AND"
+		    " %s BETWEEN ?%d AND ?%d", col, lo, col, lo, lo + 1);
+	sql_add(b, frag);
+}
+
 static void
 bind_range(sqlite3_stmt *st, int lo, const struct store_addr_filter *f)
 {
@@ -885,17 +905,13 @@ store_query_flows(struct store *s, const struct store_query *q,
 		sql_add(&b, ")");
 	}
 	if (q->host.lo != NULL)
-		sql_add(&b, " AND length(src) = length(?40) AND (src BETWEEN"
-		    " ?40 AND ?41 OR dst BETWEEN ?40 AND ?41)");
+		sql_range(&b, P_HOST_LO, 1, NULL);
 	if (q->src.lo != NULL)
-		sql_add(&b, " AND length(src) = length(?42) AND src BETWEEN"
-		    " ?42 AND ?43");
+		sql_range(&b, P_SRC_LO, 0, "src");
 	if (q->dst.lo != NULL)
-		sql_add(&b, " AND length(dst) = length(?44) AND dst BETWEEN"
-		    " ?44 AND ?45");
+		sql_range(&b, P_DST_LO, 0, "dst");
 	if (q->net.lo != NULL)
-		sql_add(&b, " AND length(src) = length(?46) AND (src BETWEEN"
-		    " ?46 AND ?47 OR dst BETWEEN ?46 AND ?47)");
+		sql_range(&b, P_NET_LO, 1, NULL);
 	if (q->reporter != NULL)
 		sql_add(&b, " AND EXISTS (SELECT 1 FROM errors WHERE"
 		    " flow_id = flows.id AND reporter = ?48)");
