@@ -3,6 +3,7 @@
 
 #include "daemon/analyzer.h"
 #include "daemon/frag_table.h"
+#include "daemon/sent_table.h"
 #include "store/flowstate.h"
 
 #define DEDUPE_SLOTS	65536	/* 2 MiB: sightings seconds apart survive */
@@ -21,9 +22,23 @@ struct dedupe_slot {
 	uint16_t	seen[DEDUPE_IFACES];
 };
 
+/*
+ * The TTL each host's packets arrive with, per interface: the reference a
+ * TCP reset is compared with. Resets are never noted, so a firewall that
+ * forges them cannot teach its own TTL. Direct-mapped, fixed in size.
+ */
+#define HOST_TTL_SLOTS	65536	/* 1 MiB */
+
+struct host_ttl {
+	uint64_t	key;		/* 0: empty */
+	uint8_t		ttl;
+};
+
 struct analyzer {
 	struct flow_table	*flows;
 	struct frag_table	 frags;
+	struct sent_table	*sent;
+	struct host_ttl		*hosts;
 	struct analyzer_stats	 st;
 	int64_t			 dedupe_us;
 	struct dedupe_slot	*dedupe;
@@ -36,8 +51,11 @@ analyzer_new(void)
 
 	if (a == NULL)
 		return NULL;
-	if ((a->flows = flow_table_new()) == NULL) {
-		free(a);
+	a->flows = flow_table_new();
+	a->sent = sent_table_new();
+	a->hosts = calloc(HOST_TTL_SLOTS, sizeof(*a->hosts));
+	if (a->flows == NULL || a->sent == NULL || a->hosts == NULL) {
+		analyzer_free(a);
 		return NULL;
 	}
 	return a;
@@ -49,6 +67,8 @@ analyzer_free(struct analyzer *a)
 	if (a == NULL)
 		return;
 	flow_table_free(a->flows);
+	sent_table_free(a->sent);
+	free(a->hosts);
 	free(a->dedupe);
 	free(a);
 }
@@ -86,6 +106,37 @@ packet_signature(const struct decoded *d)
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ buf[i]) * 0x100000001b3ull;
 	return h ? h : 1;
+}
+
+static uint64_t
+host_key(uint8_t family, const uint8_t addr[16], uint32_t ifid)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ ((uint64_t)ifid << 8 | family);
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ addr[i]) * 0x100000001b3ull;
+	return h ? h : 1;
+}
+
+static void
+host_ttl_note(struct analyzer *a, const struct decoded *d, uint32_t ifid)
+{
+	uint64_t k = host_key(d->t.family, d->t.src, ifid);
+	struct host_ttl *h = &a->hosts[(k ^ k >> 32) & (HOST_TTL_SLOTS - 1)];
+
+	h->key = k;
+	h->ttl = d->ttl;
+}
+
+static uint8_t
+host_ttl_find(const struct analyzer *a, uint8_t family,
+    const uint8_t addr[16], uint32_t ifid)
+{
+	uint64_t k = host_key(family, addr, ifid);
+	const struct host_ttl *h =
+	    &a->hosts[(k ^ k >> 32) & (HOST_TTL_SLOTS - 1)];
+
+	return h->key == k ? h->ttl : 0;
 }
 
 static int
@@ -146,7 +197,7 @@ flow_touch(struct flow *f, int64_t ts_us, int created)
 /* Account one packet of tuple t (with IP length bytes) to its flow. */
 static struct flow *
 account(struct analyzer *a, const struct tuple *t, uint32_t bytes,
-    int64_t ts_us, int *back)
+    uint8_t ttl, int64_t ts_us, int *back)
 {
 	struct flow_key k;
 	int from_a, created;
@@ -159,28 +210,82 @@ account(struct analyzer *a, const struct tuple *t, uint32_t bytes,
 	}
 	*back = from_a != f->src_is_a;
 	f->dirty = 1;
+	f->ttl[*back] = ttl;
 	f->pkts[*back]++;
 	f->bytes[*back] += bytes;
 	flow_touch(f, ts_us, created);
 	return f;
 }
 
-static void
-tcp_track(struct flow *f, uint8_t flags, int back)
+/*
+ * The destination's side of the flow, as the store names it: dst is the
+ * side that did not send first.
+ */
+static const uint8_t *
+flow_dst_addr(const struct flow *f)
 {
+	return f->src_is_a ? f->key.b : f->key.a;
+}
+
+static void
+tcp_track(struct analyzer *a, struct flow *f, const struct decoded *d,
+    int back, int64_t ts_us, uint32_t ifid)
+{
+	struct flow_tcp *t = &f->t;
+	uint8_t flags = d->tcp_flags;
 	uint8_t synack = flags & (TCP_SYN | TCP_ACK);
 
 	if (flags & TCP_FIN)
 		f->tcp |= back ? FT_TCP_FIN_DST : FT_TCP_FIN_SRC;
 	if (flags & TCP_RST)
 		f->tcp |= FT_TCP_RST;
-	if (!back && synack == TCP_SYN)
+	if (!back && synack == TCP_SYN) {
 		f->tcp |= FT_TCP_SYN;
-	else if (back && synack == (TCP_SYN | TCP_ACK))
+		if (t->syns == 0 || ts_us < t->syn_first_us)
+			t->syn_first_us = ts_us;
+		if (t->syns == 0 || ts_us > t->syn_last_us)
+			t->syn_last_us = ts_us;
+		if (t->syns < UINT16_MAX)
+			t->syns++;
+	} else if (back && synack == (TCP_SYN | TCP_ACK))
 		f->tcp |= FT_TCP_SYNACK;
 	else if (back && (flags & TCP_RST) && (f->tcp & FT_TCP_SYN) &&
 	    !(f->tcp & FT_TCP_SYNACK))
 		f->tcp |= FT_TCP_RST_SYN;
+
+	/*
+	 * A segment that ends at or before the highest sequence number its
+	 * side already sent is a retransmission. Counted per run of packets
+	 * from one side: an answer from the other side starts a new run.
+	 */
+	if (t->tail_side != back) {
+		t->tail_side = (uint8_t)back;
+		t->tail_rexmit = 0;
+	}
+	uint32_t seg = d->tcp_len + !!(flags & TCP_SYN) + !!(flags & TCP_FIN);
+	uint8_t seen = back ? FT_TCP_SEQ_DST : FT_TCP_SEQ_SRC;
+	if (seg > 0 && !(flags & TCP_RST)) {
+		uint32_t end = d->tcp_seq + seg;
+		if (!(f->tcp & seen)) {
+			f->tcp |= seen;
+			t->seq_end[back] = end;
+		} else if ((int32_t)(end - t->seq_end[back]) > 0) {
+			t->seq_end[back] = end;
+		} else if (t->tail_rexmit < UINT16_MAX) {
+			t->tail_rexmit++;
+		}
+	}
+
+	if (t->close == 0 && (flags & (TCP_RST | TCP_FIN))) {
+		t->close = flags & TCP_RST ? END_RST : END_FIN;
+		t->close_by = (uint8_t)back;
+	}
+	if ((flags & TCP_RST) && back && t->rst_ttl == 0) {
+		t->rst_ttl = d->ttl;
+		t->rst_iface = ifid;
+		t->dst_ttl = host_ttl_find(a, f->key.family, flow_dst_addr(f),
+		    ifid);
+	}
 }
 
 /*
@@ -204,6 +309,26 @@ icmp_error(struct analyzer *a, const struct decoded *d, int64_t ts_us)
 	if (d->quote_frag == FRAG_LATER)
 		frag_table_find(&a->frags, &d->quote, d->quote_frag_id, &t);
 	flow_key_make(&t, &k, &from_a);
+
+	/*
+	 * The very packet quoted, when it was captured. A quote whose
+	 * source differs from every flow may be one NAT rewrote on the
+	 * way: it then belongs to the flow of the packet it matches.
+	 */
+	struct sent_hit hit;
+	enum sent_match m = SENT_NONE;
+	if (d->quote_depth == QUOTE_PORTS && d->quote_has_l4 &&
+	    d->quote_frag != FRAG_LATER) {
+		struct sent_pkt q = { &t, d->quote_ip_bytes,
+		    t.family == 4 ? d->quote_frag_id : 0, d->quote_l4 };
+		int known = flow_table_find(a->flows, &k) != NULL;
+		m = sent_table_match(a->sent, &q, ts_us, !known, &hit);
+		if (m == SENT_ALTERED) {
+			memcpy(t.src, hit.src, 16);
+			t.sport = hit.sport;
+			flow_key_make(&t, &k, &from_a);
+		}
+	}
 	if ((f = flow_table_get(a->flows, &k, from_a, &created)) == NULL) {
 		a->st.nomem++;
 		return;
@@ -214,8 +339,30 @@ icmp_error(struct analyzer *a, const struct decoded *d, int64_t ts_us)
 		a->st.errors_unseen++;
 	else
 		a->st.errors_matched++;
-	switch (flow_error_add(a->flows, f, d->t.family, d->icmp_type,
-	    d->icmp_code, d->t.src, d->has_mtu, d->mtu, ts_us)) {
+
+	int qback = from_a != f->src_is_a;	/* the quoted packet's way */
+	struct store_error occ = {
+		.family = d->t.family, .type = d->icmp_type,
+		.code = d->icmp_code, .has_mtu = d->has_mtu, .mtu = d->mtu,
+		.count = 1, .first_us = ts_us, .last_us = ts_us,
+		.rtt_us = -1, .quoted_ttl = d->quote_ttl,
+	};
+	memcpy(occ.reporter, d->t.src, 16);
+	if (m != SENT_NONE) {
+		a->st.errors_exact++;
+		occ.matched = 1;
+		occ.altered = m == SENT_ALTERED;
+		occ.rtt_us = ts_us - hit.ts_us;
+		occ.sent_ttl = hit.ttl;
+		if (hit.first_error)
+			f->pkts_errored++;
+	} else {
+		if (f->pkts[qback] > 0)
+			occ.sent_ttl = f->ttl[qback];
+		f->pkts_errored++;
+	}
+	a->st.errors_altered += occ.altered;
+	switch (flow_error_add(a->flows, f, &occ)) {
 	case 0:
 		break;
 	case 1:
@@ -255,8 +402,11 @@ analyzer_packet_on(struct analyzer *a, int iface, int linktype,
 		a->st.not_ip++;
 		return;
 	}
-	if (a->dedupe_us > 0 && seen_before(a, &d,
-	    (uint64_t)iface << 32 | d.link_if, ts_us)) {
+	uint64_t where = (uint64_t)iface << 32 | d.link_if;
+	uint32_t ifid = (uint32_t)(where ^ where >> 29);
+	if (!(d.t.proto == PROTO_TCP && (d.tcp_flags & TCP_RST)))
+		host_ttl_note(a, &d, ifid);
+	if (a->dedupe_us > 0 && seen_before(a, &d, where, ts_us)) {
 		a->st.duplicates++;
 		return;
 	}
@@ -268,7 +418,7 @@ analyzer_packet_on(struct analyzer *a, int iface, int linktype,
 			a->st.frag_unmatched++;
 			return;
 		}
-		account(a, &t, d.ip_bytes, ts_us, &back);
+		account(a, &t, d.ip_bytes, d.ttl, ts_us, &back);
 		return;
 	}
 	if (d.icmp == ICMP_INFO) {
@@ -279,10 +429,15 @@ analyzer_packet_on(struct analyzer *a, int iface, int linktype,
 		icmp_error(a, &d, ts_us);
 		return;
 	}
-	if ((f = account(a, &d.t, d.ip_bytes, ts_us, &back)) == NULL)
+	if ((f = account(a, &d.t, d.ip_bytes, d.ttl, ts_us, &back)) == NULL)
 		return;
 	if (d.t.proto == PROTO_TCP)
-		tcp_track(f, d.tcp_flags, back);
+		tcp_track(a, f, &d, back, ts_us, ifid);
+	if (d.t.has_ports) {
+		struct sent_pkt p = { &d.t, d.ip_bytes,
+		    d.t.family == 4 ? d.frag_id : 0, d.l4_word };
+		sent_table_add(a->sent, &p, d.ttl, ts_us);
+	}
 	if (d.frag == FRAG_FIRST)
 		frag_table_add(&a->frags, &d.t, d.frag_id);
 }
@@ -303,4 +458,37 @@ analyzer_flow_state(const struct flow_table *ft, const struct flow *f)
 	if (state <= STATE_MAX)
 		return state;
 	return f->pkts[1] > 0 ? STATE_ANSWERED : STATE_SILENT;
+}
+
+int
+analyzer_flow_end(const struct flow *f, int state)
+{
+	if (f->key.proto != PROTO_TCP || state != STATE_ANSWERED)
+		return END_NONE;
+	if (f->t.close != 0)
+		return f->t.close;
+	/* One retransmission may be a loss; two with no answer are not. */
+	if (f->t.tail_rexmit >= 2)
+		return END_TIMEOUT;
+	return END_OPEN;
+}
+
+int
+analyzer_flow_end_by(const struct flow *f, int end)
+{
+	if (end == END_TIMEOUT)
+		return !f->t.tail_side;	/* the side that went silent */
+	return f->t.close_by;
+}
+
+uint8_t
+analyzer_dst_ttl(const struct analyzer *a, const struct flow *f)
+{
+	uint8_t ttl;
+
+	if (f->t.rst_ttl == 0)
+		return 0;
+	ttl = host_ttl_find(a, f->key.family, flow_dst_addr(f),
+	    f->t.rst_iface);
+	return ttl ? ttl : f->t.dst_ttl;
 }

@@ -24,6 +24,8 @@ struct analyzer_stats {
 	uint64_t	nomem;			/* flows or errors lost to ENOMEM */
 	uint64_t	duplicates;		/* same packet on another iface */
 	uint64_t	errors_capped;		/* beyond FLOW_MAX_ERRORS */
+	uint64_t	errors_exact;		/* quoted packet was captured */
+	uint64_t	errors_altered;		/* ... after NAT rewrote it */
 };
 
 struct analyzer;
@@ -51,5 +53,10 @@ struct flow_table *analyzer_flows(struct analyzer *);
 
 /* The state of a flow, from its errors and its packets. */
 int analyzer_flow_state(const struct flow_table *, const struct flow *);
+/* How an answered TCP flow ended (enum flow_end), and by which side. */
+int analyzer_flow_end(const struct flow *, int state);
+int analyzer_flow_end_by(const struct flow *, int end);
+/* The TTL the destination's own packets arrive with where its RST was seen. */
+uint8_t analyzer_dst_ttl(const struct analyzer *, const struct flow *);
 
 #endif

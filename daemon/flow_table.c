@@ -158,9 +158,8 @@ flow_table_find(struct flow_table *ft, const struct flow_key *k)
 }
 
 int
-flow_error_add(struct flow_table *ft, struct flow *f, uint8_t family,
-    uint8_t type, uint8_t code, const uint8_t reporter[16], int has_mtu,
-    uint32_t mtu, int64_t ts_us)
+flow_error_add(struct flow_table *ft, struct flow *f,
+    const struct store_error *occ)
 {
 	uint32_t prev = FLOW_ERR_NONE, n = 0;
 
@@ -168,17 +167,27 @@ flow_error_add(struct flow_table *ft, struct flow *f, uint8_t family,
 		struct store_error *e = &ft->errs[i].e;
 		prev = i;
 		n++;
-		if (e->family != family || e->type != type || e->code != code ||
-		    memcmp(e->reporter, reporter, 16) != 0)
+		if (e->family != occ->family || e->type != occ->type ||
+		    e->code != occ->code ||
+		    memcmp(e->reporter, occ->reporter, 16) != 0)
 			continue;
 		e->count++;
-		if (ts_us < e->first_us)
-			e->first_us = ts_us;
-		if (ts_us > e->last_us)
-			e->last_us = ts_us;
-		if (has_mtu) {
+		if (occ->first_us < e->first_us)
+			e->first_us = occ->first_us;
+		if (occ->last_us > e->last_us)
+			e->last_us = occ->last_us;
+		if (occ->has_mtu) {
 			e->has_mtu = 1;
-			e->mtu = mtu;
+			e->mtu = occ->mtu;
+		}
+		e->matched += occ->matched;
+		e->altered += occ->altered;
+		if (occ->rtt_us >= 0 && (e->rtt_us < 0 || occ->rtt_us < e->rtt_us))
+			e->rtt_us = occ->rtt_us;
+		/* The TTLs of a captured packet are better than a guess. */
+		if (occ->sent_ttl != 0 && (e->sent_ttl == 0 || occ->matched)) {
+			e->sent_ttl = occ->sent_ttl;
+			e->quoted_ttl = occ->quoted_ttl;
 		}
 		return 0;
 	}
@@ -202,18 +211,10 @@ flow_error_add(struct flow_table *ft, struct flow *f, uint8_t family,
 		ft->errcap = ncap;
 	}
 	slot = ft->nerrs++;
-fill:;
-	struct store_error *e = &ft->errs[slot].e;
-	memset(e, 0, sizeof(*e));
+fill:
+	ft->errs[slot].e = *occ;
+	ft->errs[slot].e.count = 1;
 	ft->errs[slot].next = FLOW_ERR_NONE;
-	e->family = family;
-	e->type = type;
-	e->code = code;
-	memcpy(e->reporter, reporter, 16);
-	e->count = 1;
-	e->has_mtu = (uint8_t)(has_mtu != 0);
-	e->mtu = mtu;
-	e->first_us = e->last_us = ts_us;
 	if (prev == FLOW_ERR_NONE)
 		f->err_head = slot;
 	else

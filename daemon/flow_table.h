@@ -33,6 +33,28 @@ enum {
 	FT_TCP_FIN_SRC	= 0x08,	/* src sent FIN */
 	FT_TCP_FIN_DST	= 0x10,	/* dst sent FIN */
 	FT_TCP_RST	= 0x20,	/* a reset, either way */
+	FT_TCP_SEQ_SRC	= 0x40,	/* seq_end[0] holds a sequence number */
+	FT_TCP_SEQ_DST	= 0x80,	/* seq_end[1] does */
+};
+
+/*
+ * What tells how a TCP connection failed or ended: the SYNs sent, the
+ * highest sequence number each side sent (so a retransmission shows), the
+ * retransmissions in the current run of packets from one side (the other
+ * side silent since), the first FIN or RST, and the TTL of the
+ * destination's first reset against the TTL its other packets arrive with.
+ */
+struct flow_tcp {
+	int64_t		syn_first_us, syn_last_us;
+	uint32_t	seq_end[2];
+	uint32_t	rst_iface;	/* where the reset was seen */
+	uint16_t	syns;
+	uint16_t	tail_rexmit;
+	uint8_t		tail_side;	/* who sent the last packet */
+	uint8_t		close;		/* END_FIN, END_RST or 0 */
+	uint8_t		close_by;	/* 0 src, 1 dst */
+	uint8_t		rst_ttl;
+	uint8_t		dst_ttl;
 };
 
 #define FLOW_ERR_NONE	UINT32_MAX
@@ -51,9 +73,12 @@ struct flow {
 	uint64_t	bytes[2];
 	int64_t		db_id;		/* its row once written, else 0 */
 	uint32_t	err_head;	/* FLOW_ERR_NONE: no error */
+	uint32_t	pkts_errored;	/* packets an ICMP error quoted */
 	uint8_t		src_is_a;	/* which key side sent first */
 	uint8_t		tcp;		/* FT_TCP_* */
 	uint8_t		dirty;		/* changed since last written */
+	uint8_t		ttl[2];		/* latest TTL each way */
+	struct flow_tcp	t;
 };
 
 struct flow_table;
@@ -83,9 +108,9 @@ struct flow *flow_table_find(struct flow_table *, const struct flow_key *k);
  * from forged reporters cannot grow it: beyond, flow_error_add returns 1.
  */
 #define FLOW_MAX_ERRORS	16
-int flow_error_add(struct flow_table *, struct flow *, uint8_t family,
-    uint8_t type, uint8_t code, const uint8_t reporter[16], int has_mtu,
-    uint32_t mtu, int64_t ts_us);
+/* occ: one occurrence (count 1, first_us == last_us). */
+int flow_error_add(struct flow_table *, struct flow *,
+    const struct store_error *occ);
 
 const struct flow_error *flow_error_first(const struct flow_table *,
     const struct flow *);

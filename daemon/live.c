@@ -223,7 +223,7 @@ flush_one(struct flow *f, void *arg)
 	if (f->dirty) {
 		if (grow((void **)&c->put, &c->capput, c->nput,
 		    sizeof(*c->put)) != 0 ||
-		    writer_flow_to_store(analyzer_flows(l->a), f, &sf,
+		    writer_flow_to_store(l->a, f, &sf,
 		    &c->ebuf, &c->ecap) != 0 ||
 		    store_flow_put(l->db, &sf, &id) != 0) {
 			c->failed = 1;

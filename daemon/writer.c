@@ -30,9 +30,10 @@ by_first_seen(const void *x, const void *y)
 }
 
 int
-writer_flow_to_store(const struct flow_table *ft, const struct flow *f,
+writer_flow_to_store(struct analyzer *a, const struct flow *f,
     struct store_flow *sf, struct store_error **buf, size_t *cap)
 {
+	const struct flow_table *ft = analyzer_flows(a);
 	const struct flow_key *k = &f->key;
 	size_t alen = k->family == 6 ? 16 : 4, n = 0;
 	int s = f->src_is_a ? 0 : 1;	/* 0: src is side a */
@@ -52,6 +53,15 @@ writer_flow_to_store(const struct flow_table *ft, const struct flow *f,
 	sf->pkts_back = f->pkts[1];
 	sf->bytes_back = f->bytes[1];
 	sf->state = (uint8_t)analyzer_flow_state(ft, f);
+	sf->pkts_errored = f->pkts_errored;
+	if (k->proto == PROTO_TCP) {
+		sf->syns = f->t.syns;
+		sf->syn_span_us = f->t.syn_last_us - f->t.syn_first_us;
+		sf->end = (uint8_t)analyzer_flow_end(f, sf->state);
+		sf->end_by = (uint8_t)analyzer_flow_end_by(f, sf->end);
+		sf->rst_ttl = f->t.rst_ttl;
+		sf->dst_ttl = analyzer_dst_ttl(a, f);
+	}
 	for (const struct flow_error *e = flow_error_first(ft, f); e != NULL;
 	    e = flow_error_next(ft, e)) {
 		if (n == *cap) {
@@ -88,7 +98,7 @@ writer_flows(struct store *s, struct analyzer *a)
 
 	for (size_t i = 0; i < c.n && rc == 0; i++) {
 		struct store_flow sf;
-		rc = writer_flow_to_store(ft, c.v[i], &sf, &errs, &errcap);
+		rc = writer_flow_to_store(a, c.v[i], &sf, &errs, &errcap);
 		if (rc == 0)
 			rc = store_run_flow(s, &sf);
 	}

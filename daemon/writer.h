@@ -12,7 +12,7 @@ int writer_flows(struct store *, struct analyzer *);
  * One flow in the store's form, its state decided; its errors go into *buf,
  * grown as needed (free it when done). -1 when memory runs out.
  */
-int writer_flow_to_store(const struct flow_table *, const struct flow *,
+int writer_flow_to_store(struct analyzer *, const struct flow *,
     struct store_flow *, struct store_error **buf, size_t *cap);
 
 #endif

@@ -104,6 +104,9 @@ struct decoded {
 	uint8_t		ttl;		/* TTL or hop limit */
 	uint8_t		tcp_flags;
 	uint16_t	l4_cksum;	/* UDP/TCP/ICMP checksum, as sent */
+	uint32_t	tcp_seq;
+	uint32_t	tcp_len;	/* TCP payload bytes, per the headers */
+	uint32_t	l4_word;	/* UDP/TCP header bytes 4-7, as quoted */
 	uint8_t		frag;		/* enum frag_kind */
 	uint32_t	frag_id;	/* IPv4 ID or IPv6 fragment ID */
 
@@ -115,6 +118,17 @@ struct decoded {
 	struct tuple	quote;		/* the offending packet, as sent */
 	uint8_t		quote_frag;	/* enum frag_kind of the quote */
 	uint32_t	quote_frag_id;
+	/*
+	 * What identifies the quoted packet among its flow's packets: its
+	 * TTL or hop limit when the reporter saw it, its IP length (as
+	 * ip_bytes counts it), its IPv4 ID, and bytes 4-7 of its transport
+	 * header (TCP sequence; UDP length and checksum), the last of the 8
+	 * bytes RFC 792 guarantees.
+	 */
+	uint8_t		quote_ttl;
+	uint8_t		quote_has_l4;	/* quote_l4 was read */
+	uint32_t	quote_ip_bytes;
+	uint32_t	quote_l4;
 
 	uint32_t	link_if;	/* SLL2 ifindex, SLL packet type + 1 */
 

@@ -204,6 +204,8 @@ quote_decode(struct cursor *c, struct decoded *d)
 	d->quote_depth = QUOTE_ADDRS;
 	d->quote_frag = ii.frag;
 	d->quote_frag_id = ii.frag_id;
+	d->quote_ttl = ii.ttl;
+	d->quote_ip_bytes = ii.ip_bytes;
 	if (ii.frag == FRAG_LATER || !has_port_header(q->proto))
 		return;
 	q->sport = cur_be16(c);
@@ -214,6 +216,10 @@ quote_decode(struct cursor *c, struct decoded *d)
 	}
 	q->has_ports = 1;
 	d->quote_depth = QUOTE_PORTS;
+	d->quote_l4 = cur_be32(c);
+	d->quote_has_l4 = !c->err;
+	if (c->err)
+		d->quote_l4 = 0;
 }
 
 /*
@@ -293,6 +299,7 @@ transport_decode(struct cursor *c, struct decoded *d, const struct ip_info *ii)
 		d->l4_cksum = cur_be16(c);
 		if (c->err)
 			return WHY_NONE;	/* snaplen: the ports are enough */
+		d->l4_word = (uint32_t)ulen << 16 | d->l4_cksum;
 		/* The first fragment holds only part of the datagram. */
 		if (ulen < 8 || (ii->frag == FRAG_NONE && !ii->jumbo &&
 		    ulen > ii->payload_len))
@@ -302,7 +309,8 @@ transport_decode(struct cursor *c, struct decoded *d, const struct ip_info *ii)
 	case PROTO_TCP: {
 		t->sport = cur_be16(c);
 		t->dport = cur_be16(c);
-		cur_skip(c, 8);			/* sequence, acknowledgment */
+		d->tcp_seq = d->l4_word = cur_be32(c);
+		cur_skip(c, 4);			/* acknowledgment */
 		uint8_t off = cur_u8(c);
 		d->tcp_flags = cur_u8(c);
 		if (c->err)
@@ -312,6 +320,10 @@ transport_decode(struct cursor *c, struct decoded *d, const struct ip_info *ii)
 		t->has_ports = 1;
 		if (off >> 4 < 5)
 			return WHY_TCP_BAD_HLEN;
+		size_t thl = (size_t)(off >> 4) * 4;
+		if (!ii->jumbo && ii->frag == FRAG_NONE)
+			d->tcp_len = ii->payload_len > thl ?
+			    (uint32_t)(ii->payload_len - thl) : 0;
 		return WHY_NONE;
 	}
 	case PROTO_ICMP:

@@ -80,3 +80,47 @@ icmp_error_state(uint8_t family, uint8_t type, uint8_t code)
 	}
 	return STATE_UNREACHABLE;
 }
+
+const char *
+flow_end_name(int end)
+{
+	switch (end) {
+	case END_OPEN:		return "open";
+	case END_FIN:		return "fin";
+	case END_RST:		return "rst";
+	case END_TIMEOUT:	return "timeout";
+	}
+	return NULL;
+}
+
+int
+ttl_hops(uint8_t ttl)
+{
+	if (ttl <= 64)
+		return 64 - ttl;
+	if (ttl <= 128)
+		return 128 - ttl;
+	return 255 - ttl;
+}
+
+enum rst_origin
+rst_origin(uint8_t rst_ttl, uint8_t dst_ttl)
+{
+	if (rst_ttl == 0 || dst_ttl == 0)
+		return RST_UNKNOWN;
+	return rst_ttl == dst_ttl ? RST_DESTINATION : RST_ON_PATH;
+}
+
+int
+error_hops(uint8_t family, uint8_t type, uint8_t sent_ttl, uint8_t quoted_ttl)
+{
+	int expired = family == 4 ? type == 11 : type == 3;
+
+	if (sent_ttl == 0)
+		return -1;
+	if (expired)
+		return sent_ttl;
+	if (quoted_ttl > sent_ttl)
+		return -1;	/* not the TTL we saw: another path */
+	return sent_ttl - quoted_ttl > 0 ? sent_ttl - quoted_ttl : 1;
+}

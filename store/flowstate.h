@@ -32,4 +32,49 @@ int flow_state_parse(const char *name);
 /* The state one ICMP error implies (family 4 or 6). */
 enum flow_state icmp_error_state(uint8_t family, uint8_t type, uint8_t code);
 
+/*
+ * How an answered TCP connection ended: its first FIN or RST, else data
+ * retransmitted with no answer, else still open when last seen.
+ * Stored: never renumber.
+ */
+enum flow_end {
+	END_NONE	= 0,	/* not an answered TCP connection */
+	END_OPEN	= 1,
+	END_FIN		= 2,
+	END_RST		= 3,
+	END_TIMEOUT	= 4,
+};
+/* "open", "fin", "rst", "timeout"; NULL for END_NONE. */
+const char *flow_end_name(int end);
+
+/*
+ * Who sent a reset, told by comparing its TTL (hop limit) with the TTL of
+ * the destination's own packets seen at the same place: a firewall that
+ * rejects with a TCP reset forges the destination's address, not its
+ * distance.
+ */
+enum rst_origin {
+	RST_UNKNOWN,		/* nothing of the destination to compare */
+	RST_DESTINATION,	/* same TTL as the destination's packets */
+	RST_ON_PATH,		/* another TTL: forged on the way */
+};
+enum rst_origin rst_origin(uint8_t rst_ttl, uint8_t dst_ttl);
+
+/*
+ * Hops from the capture point implied by a TTL: the distance from the
+ * nearest usual initial TTL (64, 128, 255) at or above it.
+ */
+int ttl_hops(uint8_t ttl);
+
+/*
+ * How many hops past the capture point a router sent an error, from the
+ * TTL the packet had there and the TTL the router quotes; -1 when either
+ * is unknown. A packet that expired (time exceeded) did so at hop
+ * sent_ttl; other errors quote the TTL as the router saw it, before or
+ * after its own decrement depending on the code path, so the estimate is
+ * good to one hop.
+ */
+int error_hops(uint8_t family, uint8_t type, uint8_t sent_ttl,
+    uint8_t quoted_ttl);
+
 #endif

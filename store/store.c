@@ -82,6 +82,24 @@ static const char *const migrations[] = {
 	"CREATE INDEX stats_run ON stats(run_id, at_us);",
 	/* 2 -> 3: errors refused beyond the per-flow limit */
 	"ALTER TABLE stats ADD COLUMN errors_capped INTEGER NOT NULL DEFAULT 0;",
+	/*
+	 * 3 -> 4: TCP endings and packet-exact error matching. NULL means
+	 * "does not apply" (syns of a UDP flow) or "unknown" (a TTL).
+	 */
+	"ALTER TABLE flows ADD COLUMN pkts_errored INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE flows ADD COLUMN syns INTEGER;"
+	"ALTER TABLE flows ADD COLUMN syn_span_us INTEGER;"
+	"ALTER TABLE flows ADD COLUMN tcp_end INTEGER;"
+	"ALTER TABLE flows ADD COLUMN end_by INTEGER;"
+	"ALTER TABLE flows ADD COLUMN rst_ttl INTEGER;"
+	"ALTER TABLE flows ADD COLUMN dst_ttl INTEGER;"
+	"CREATE TABLE ends (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+	"INSERT INTO ends VALUES (1,'open'),(2,'fin'),(3,'rst'),(4,'timeout');"
+	"ALTER TABLE errors ADD COLUMN matched INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE errors ADD COLUMN altered INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE errors ADD COLUMN rtt_us INTEGER;"
+	"ALTER TABLE errors ADD COLUMN sent_ttl INTEGER;"
+	"ALTER TABLE errors ADD COLUMN quoted_ttl INTEGER;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -113,11 +131,14 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " VALUES (?1, ?2, ?3)",
 	[S_FLOW_INSERT]	= "INSERT INTO flows(run_id, proto, src, sport, dst,"
 	    " dport, first_us, last_us, pkts_sent, bytes_sent, pkts_back,"
-	    " bytes_back, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-	    " ?10, ?11, ?12, ?13)",
+	    " bytes_back, state, pkts_errored, syns, syn_span_us, tcp_end,"
+	    " end_by, rst_ttl, dst_ttl) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+	    " ?9, ?10, ?11, ?12, ?13, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
 	[S_ERROR_INSERT] = "INSERT INTO errors(flow_id, family, type, code,"
-	    " reporter, count, first_us, last_us, mtu)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	    " reporter, count, first_us, last_us, mtu, matched, altered, rtt_us,"
+	    " sent_ttl, quoted_ttl)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+	    " ?14)",
 	[S_OVERLAP]	= "SELECT run_id FROM inputs WHERE run_id != ?1"
 	    " AND digest IN (SELECT digest FROM inputs WHERE run_id = ?1)"
 	    " LIMIT 1",
@@ -130,11 +151,14 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_DEL_INPUTS]	= "DELETE FROM inputs WHERE run_id = ?1",
 	[S_DEL_RUN]	= "DELETE FROM runs WHERE id = ?1",
 	[S_ERRORS_OF_FLOW] = "SELECT family, type, code, reporter, count,"
-	    " first_us, last_us, mtu FROM errors WHERE flow_id = ?1"
+	    " first_us, last_us, mtu, matched, altered, rtt_us, sent_ttl,"
+	    " quoted_ttl FROM errors WHERE flow_id = ?1"
 	    " ORDER BY first_us, rowid",
 	[S_FLOW_UPDATE]	= "UPDATE flows SET first_us = ?7, last_us = ?8,"
 	    " pkts_sent = ?9, bytes_sent = ?10, pkts_back = ?11,"
-	    " bytes_back = ?12, state = ?13 WHERE id = ?14",
+	    " bytes_back = ?12, state = ?13, pkts_errored = ?15, syns = ?16,"
+	    " syn_span_us = ?17, tcp_end = ?18, end_by = ?19, rst_ttl = ?20,"
+	    " dst_ttl = ?21 WHERE id = ?14",
 	[S_DEL_ERRORS_OF_FLOW] = "DELETE FROM errors WHERE flow_id = ?1",
 	[S_STATS_INSERT] = "INSERT INTO stats(run_id, at_us, packets, decoded,"
 	    " malformed, duplicates, kernel_drops, flows_active, flows_written,"
@@ -442,6 +466,20 @@ bind_flow(sqlite3_stmt *st, const struct store_flow *f, int64_t run_id,
 	sqlite3_bind_int64(st, 11, (sqlite3_int64)f->pkts_back);
 	sqlite3_bind_int64(st, 12, (sqlite3_int64)f->bytes_back);
 	sqlite3_bind_int(st, 13, f->state);
+	sqlite3_bind_int64(st, 15, (sqlite3_int64)f->pkts_errored);
+	if (f->proto == 6) {
+		sqlite3_bind_int64(st, 16, f->syns);
+		if (f->syns > 0)
+			sqlite3_bind_int64(st, 17, f->syn_span_us);
+	}
+	if (f->end != 0) {
+		sqlite3_bind_int(st, 18, f->end);
+		sqlite3_bind_int(st, 19, f->end_by);
+	}
+	if (f->rst_ttl != 0)
+		sqlite3_bind_int(st, 20, f->rst_ttl);
+	if (f->dst_ttl != 0)
+		sqlite3_bind_int(st, 21, f->dst_ttl);
 }
 
 int
@@ -496,6 +534,13 @@ write_errors(struct store *s, const struct store_flow *f, int64_t flow_id)
 		sqlite3_bind_int64(st, 8, e->last_us);
 		if (e->has_mtu)
 			sqlite3_bind_int64(st, 9, e->mtu);
+		sqlite3_bind_int64(st, 10, e->matched);
+		sqlite3_bind_int64(st, 11, e->altered);
+		if (e->rtt_us >= 0)
+			sqlite3_bind_int64(st, 12, e->rtt_us);
+		if (e->sent_ttl != 0)
+			sqlite3_bind_int(st, 13, e->sent_ttl);
+		sqlite3_bind_int(st, 14, e->quoted_ttl);
 		if (exec_stmt(s, st, "writing an ICMP error") != 0)
 			return -1;
 	}
@@ -810,6 +855,12 @@ read_errors(struct store *s, struct store_flow *f, struct store_error **buf,
 		e->last_us = sqlite3_column_int64(st, 6);
 		e->has_mtu = sqlite3_column_type(st, 7) != SQLITE_NULL;
 		e->mtu = (uint32_t)sqlite3_column_int64(st, 7);
+		e->matched = (uint32_t)sqlite3_column_int64(st, 8);
+		e->altered = (uint32_t)sqlite3_column_int64(st, 9);
+		e->rtt_us = sqlite3_column_type(st, 10) == SQLITE_NULL ? -1 :
+		    sqlite3_column_int64(st, 10);
+		e->sent_ttl = (uint8_t)sqlite3_column_int(st, 11);
+		e->quoted_ttl = (uint8_t)sqlite3_column_int(st, 12);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -896,7 +947,8 @@ store_query_flows(struct store *s, const struct store_query *q,
 	if (nstates > STATE_MAX)
 		nstates = STATE_MAX;
 	sql_add(&b, "SELECT id, proto, src, sport, dst, dport, first_us,"
-	    " last_us, pkts_sent, bytes_sent, pkts_back, bytes_back, state"
+	    " last_us, pkts_sent, bytes_sent, pkts_back, bytes_back, state,"
+	    " pkts_errored, syns, syn_span_us, tcp_end, end_by, rst_ttl, dst_ttl"
 	    " FROM flows WHERE 1");
 	if (nstates > 0) {
 		sql_add(&b, " AND state IN (?");
@@ -966,6 +1018,13 @@ store_query_flows(struct store *s, const struct store_query *q,
 		f.pkts_back = (uint64_t)sqlite3_column_int64(st, 10);
 		f.bytes_back = (uint64_t)sqlite3_column_int64(st, 11);
 		f.state = (uint8_t)sqlite3_column_int(st, 12);
+		f.pkts_errored = (uint64_t)sqlite3_column_int64(st, 13);
+		f.syns = (uint32_t)sqlite3_column_int64(st, 14);
+		f.syn_span_us = sqlite3_column_int64(st, 15);
+		f.end = (uint8_t)sqlite3_column_int(st, 16);
+		f.end_by = (uint8_t)sqlite3_column_int(st, 17);
+		f.rst_ttl = (uint8_t)sqlite3_column_int(st, 18);
+		f.dst_ttl = (uint8_t)sqlite3_column_int(st, 19);
 		if (read_errors(s, &f, &ebuf, &ecap) != 0) {
 			ret = -1;
 			break;

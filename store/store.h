@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION	3
+#define STORE_SCHEMA_VERSION	4
 
 struct store;
 
@@ -21,6 +21,17 @@ struct store_error {
 	uint32_t	count;
 	uint32_t	mtu;
 	int64_t		first_us, last_us;
+	/*
+	 * Matching the quote to a captured packet: how many occurrences
+	 * matched one, how many of those only after undoing an address or
+	 * port rewrite (NAT), the shortest time from packet to error, and
+	 * the TTL the packet had where captured against the TTL the
+	 * reporter quotes (0: unknown).
+	 */
+	uint32_t	matched;
+	uint32_t	altered;
+	int64_t		rtt_us;		/* -1: no quoted packet captured */
+	uint8_t		sent_ttl, quoted_ttl;
 };
 
 /* One flow as stored; src is the side whose packet was seen first. */
@@ -34,6 +45,13 @@ struct store_flow {
 	uint16_t	sport, dport;
 	int64_t		first_us, last_us;
 	uint64_t	pkts_sent, bytes_sent, pkts_back, bytes_back;
+	uint64_t	pkts_errored;	/* packets an ICMP error quoted */
+	/* TCP: SYNs from src and the time from the first to the last. */
+	uint32_t	syns;
+	int64_t		syn_span_us;
+	uint8_t		end, end_by;	/* enum flow_end; 0 src, 1 dst */
+	uint8_t		rst_ttl;	/* first RST from dst; 0: none */
+	uint8_t		dst_ttl;	/* dst's other packets; 0: unknown */
 	size_t		nerrors;
 	const struct store_error *errors;
 };

@@ -23,7 +23,7 @@ to_store(struct flow *f, void *arg)
 	struct store_error *buf = NULL;
 	size_t cap = 0;
 
-	writer_flow_to_store(analyzer_flows(a), f, &sf, &buf, &cap);
+	writer_flow_to_store(a, f, &sf, &buf, &cap);
 	free(buf);
 	return 0;
 }

@@ -107,15 +107,31 @@ test_table(void)
 	struct tuple t = tuple4(a, 1000, b, 53);
 	flow_key_make(&t, &k, &from);
 	struct flow *f = flow_table_get(ft, &k, from, &created);
-	uint8_t rep[16] = { 198, 18, 0, 1 };
-	for (int i = 0; i < 3; i++)
-		flow_error_add(ft, f, 4, 3, 3, rep, 0, 0, 100 + i);
+	uint8_t *rep;
+	struct store_error occ = { .family = 4, .type = 3, .code = 3,
+	    .reporter = { 198, 18, 0, 1 }, .count = 1, .rtt_us = -1 };
+	rep = occ.reporter;
+	for (int i = 0; i < 3; i++) {
+		occ.first_us = occ.last_us = 100 + i;
+		/* the second was matched to its packet, 500 us before */
+		occ.matched = i == 1;
+		occ.rtt_us = i == 1 ? 500 : -1;
+		occ.sent_ttl = i == 1 ? 64 : 0;
+		occ.quoted_ttl = 63;
+		flow_error_add(ft, f, &occ);
+	}
+	occ.matched = 0;
+	occ.rtt_us = -1;
 	rep[3] = 9;
-	flow_error_add(ft, f, 4, 3, 1, rep, 0, 0, 50);
+	occ.code = 1;
+	occ.first_us = occ.last_us = 50;
+	flow_error_add(ft, f, &occ);
 	const struct flow_error *e = flow_error_first(ft, f);
 	ok(e != NULL && e->e.count == 3 && e->e.first_us == 100 &&
 	    e->e.last_us == 102,
 	    "errors aggregate per type, code and reporter");
+	ok(e != NULL && e->e.matched == 1 && e->e.rtt_us == 500 &&
+	    e->e.sent_ttl == 64, "an aggregate keeps the matched packet's round trip and TTL");
 	e = e ? flow_error_next(ft, e) : NULL;
 	ok(e != NULL && e->e.code == 1 && e->e.count == 1 &&
 	    flow_error_next(ft, e) == NULL, "another reporter is its own record");
@@ -125,7 +141,8 @@ test_table(void)
 	for (int i = 0; i < 1000; i++) {
 		rep[2] = (uint8_t)(i >> 8);
 		rep[3] = (uint8_t)i;
-		capped += flow_error_add(ft, f, 4, 3, 1, rep, 0, 0, 200) == 1;
+		occ.first_us = occ.last_us = 200;
+		capped += flow_error_add(ft, f, &occ) == 1;
 	}
 	size_t kept = 0;
 	for (e = flow_error_first(ft, f); e != NULL; e = flow_error_next(ft, e))

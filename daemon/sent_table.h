@@ -1,0 +1,62 @@
+/*
+ * Packets seen recently, so that an ICMP error can be matched to the very
+ * packet it quotes: that gives the time from packet to error (the round
+ * trip to the reporter), the TTL the packet had (how far the reporter is),
+ * and whether this packet already drew an error (rate limiting).
+ *
+ * A slot is chosen by what NAT leaves alone (family, protocol, destination
+ * address and port, IP length, IPv4 ID) and keeps what NAT rewrites
+ * (source address and port, transport bytes 4-7), so a quote whose source
+ * was rewritten on the way still finds its packet when nothing else sent
+ * an identical one. Direct-mapped and fixed in size, like the fragment
+ * table: a newer packet overwrites an older one.
+ */
+#ifndef UDPFLOWS_SENT_TABLE_H
+#define UDPFLOWS_SENT_TABLE_H
+
+#include <stdint.h>
+
+#include "parsers/decode.h"
+
+#define SENT_SLOTS	(1u << 16)	/* 3 MiB */
+#define SENT_WINDOW_US	(30 * 1000000LL)
+
+/* What an ICMP quote shows of a packet (and what is kept of one sent). */
+struct sent_pkt {
+	const struct tuple *t;		/* with ports */
+	uint32_t	ip_bytes;
+	uint32_t	ip_id;		/* IPv4; 0 for IPv6 */
+	uint32_t	l4;		/* transport header bytes 4-7 */
+};
+
+enum sent_match {
+	SENT_NONE,	/* not captured, or no longer remembered */
+	SENT_EXACT,	/* the quote is the packet as captured */
+	SENT_ALTERED,	/* only source address/port differ (NAT) */
+};
+
+struct sent_hit {
+	int64_t		ts_us;		/* when the packet was seen */
+	uint8_t		ttl;		/* its TTL there */
+	uint8_t		first_error;	/* no error had quoted it before */
+	uint8_t		src[16];	/* its source as captured */
+	uint16_t	sport;
+};
+
+struct sent_table;
+
+struct sent_table *sent_table_new(void);
+void sent_table_free(struct sent_table *);
+
+void sent_table_add(struct sent_table *, const struct sent_pkt *,
+    uint8_t ttl, int64_t ts_us);
+
+/*
+ * Find the packet a quote names, seen at most SENT_WINDOW_US before the
+ * error at ts_us. SENT_ALTERED only when allowed and one source sent such
+ * a packet in the window: two candidates are ambiguous and match nothing.
+ */
+enum sent_match sent_table_match(struct sent_table *, const struct sent_pkt *,
+    int64_t ts_us, int allow_altered, struct sent_hit *);
+
+#endif
