@@ -71,7 +71,7 @@ error_meaning(struct para *p, const struct store_flow *f,
     const struct store_error *e)
 {
 	char rep[64], svc[32];
-	int from_dst = error_from_destination(f, e);
+	int from_dst = error_role(f, e) == ROLE_DESTINATION;
 	int state = icmp_error_state(e->family, e->type, e->code);
 
 	addr_text(e->family, e->reporter, rep, sizeof(rep));
@@ -123,6 +123,146 @@ error_meaning(struct para *p, const struct store_flow *f,
 	}
 }
 
+static void
+add_duration(struct para *p, int64_t us)
+{
+	if (us < 1000)
+		add(p, "%lld us", (long long)us);
+	else if (us < 1000000)
+		add(p, "%.1f ms", (double)us / 1000);
+	else
+		add(p, "%.2f s", (double)us / 1000000);
+}
+
+/* What matching the quote to a captured packet told. */
+static void
+error_evidence(struct para *p, const struct store_flow *f,
+    const struct store_error *e)
+{
+	int hops = flow_error_hops(f, e);
+
+	if (e->rtt_us >= 0) {
+		add(p, ", ");
+		add_duration(p, e->rtt_us);
+		add(p, " after the packet it quotes");
+		if (icmp_error_state(e->family, e->type, e->code) ==
+		    STATE_HOST_UNREACH && e->rtt_us >= 500000)
+			add(p, ", the time the router spent resolving the "
+			    "address");
+	}
+	if (hops > 0)
+		add(p, " (the router is about %d hop%s past the capture point)",
+		    hops, hops == 1 ? "" : "s");
+	if (e->altered > 0)
+		add(p, "; the quoted packet had been rewritten on the way "
+		    "(NAT) and was matched by its IP ID and length");
+}
+
+/*
+ * Routers and hosts send about one ICMP error per second per destination
+ * (Linux: icmp_ratelimit 1000 ms, with a burst), so packets without an
+ * error after one that had one were not answered either.
+ */
+static void
+rate_limited(struct para *p, const struct store_flow *f, const char *unit)
+{
+	if (f->nerrors == 0 || f->pkts_errored == 0 ||
+	    f->pkts_errored >= f->pkts_sent || f->state >= STATE_ANSWERED)
+		return;
+	add(p, "%llu of the %llu %ss sent drew an error; the others drew none "
+	    "most likely because ICMP errors are rate-limited (about one per "
+	    "second per destination), not because they got through. ",
+	    (unsigned long long)f->pkts_errored,
+	    (unsigned long long)f->pkts_sent, unit);
+}
+
+static void
+tcp_reset(struct para *p, const struct store_flow *f, const char *svc)
+{
+	char dst[64];
+
+	addr_text(f->family, f->dst, dst, sizeof(dst));
+	switch (rst_origin(f->rst_ttl, f->dst_ttl)) {
+	case RST_DESTINATION:
+		add(p, "The SYN was answered with a reset (RST) with the same "
+		    "TTL (%u) as %s's other packets: the destination itself "
+		    "refused it, nothing listens on %s there. ", f->rst_ttl,
+		    dst, svc);
+		break;
+	case RST_ON_PATH: {
+		int closer = ttl_hops(f->dst_ttl) - ttl_hops(f->rst_ttl);
+		add(p, "The SYN was answered with a reset (RST) with TTL %u, "
+		    "but %s's own packets arrive with TTL %u: ", f->rst_ttl,
+		    dst, f->dst_ttl);
+		if (closer > 0)
+			add(p, "it was sent by something %d hop%s closer, ",
+			    closer, closer == 1 ? "" : "s");
+		else
+			add(p, "it was sent by another system, ");
+		add(p, "a firewall rejecting with tcp-reset, not by the "
+		    "destination (the service may well be up). ");
+		break;
+	}
+	default:
+		add(p, "The SYN was answered with a reset (RST): nothing "
+		    "listens on %s there, or a firewall rejects with "
+		    "tcp-reset (no other packet of %s was captured to tell "
+		    "which by its TTL). ", svc, dst);
+	}
+}
+
+static void
+tcp_silent(struct para *p, const struct store_flow *f)
+{
+	if (f->syns > 1) {
+		add(p, "The SYN was sent %u times over ", f->syns);
+		add_duration(p, f->syn_span_us);
+		add(p, " (%u retransmissions)", f->syns - 1);
+	} else {
+		add(p, "The SYN was sent %u time%s", f->syns,
+		    f->syns == 1 ? "" : "s");
+	}
+	add(p, " and nothing came back, not even ICMP: a firewall DROP, or "
+	    "the host is down behind a router that sends no ICMP.");
+}
+
+static void
+tcp_end(struct para *p, const struct store_flow *f)
+{
+	const char *by = f->end_by ? "destination" : "source";
+	const char *other = f->end_by ? "source" : "destination";
+
+	switch (f->end) {
+	case END_FIN:
+		add(p, "The connection was established and closed in order: "
+		    "the %s sent FIN first (its program closed the socket or "
+		    "exited, or was killed).", by);
+		break;
+	case END_RST:
+		add(p, "The connection was established, then reset "
+		    "mid-stream by the %s (RST, no FIN before): its program "
+		    "crashed or aborted, or its host lost the connection "
+		    "and answered the next segment with a reset", by);
+		if (f->end_by && rst_origin(f->rst_ttl, f->dst_ttl) ==
+		    RST_ON_PATH)
+			add(p, "; but the reset's TTL (%u) is not that of the "
+			    "destination's packets (%u): something on the way "
+			    "forged it", f->rst_ttl, f->dst_ttl);
+		add(p, ".");
+		break;
+	case END_TIMEOUT:
+		add(p, "The connection was established, then the %s "
+		    "retransmitted data and nothing came back: the %s stopped "
+		    "answering (its host lost power or its link went down, or "
+		    "the path failed).", other, by);
+		break;
+	case END_OPEN:
+		add(p, "The connection was established and still open when "
+		    "last seen.");
+		break;
+	}
+}
+
 void
 explain_flow(FILE *out, const struct store_flow *f, size_t width)
 {
@@ -166,10 +306,11 @@ explain_flow(FILE *out, const struct store_flow *f, size_t width)
 		char rep[64], when[16];
 		addr_text(e->family, e->reporter, rep, sizeof(rep));
 		hhmmss(e->first_us, when, sizeof(when));
-		if (error_from_destination(f, e))
+		enum error_role role = error_role(f, e);
+		if (role == ROLE_DESTINATION)
 			add(&p, "%s itself answered %s ", rep,
 			    icmp_error_text(e->family, e->type, e->code));
-		else if (error_from_source(f, e))
+		else if (role == ROLE_SOURCE)
 			add(&p, "The sender %s itself answered %s ", rep,
 			    icmp_error_text(e->family, e->type, e->code));
 		else
@@ -179,7 +320,8 @@ explain_flow(FILE *out, const struct store_flow *f, size_t width)
 		if (e->has_mtu)
 			add(&p, " (MTU %u)", e->mtu);
 		add(&p, ", first at %s", when);
-		if (error_from_source(f, e))
+		error_evidence(&p, f, e);
+		if (role == ROLE_SOURCE)
 			add(&p, ": an answer came back after its socket had "
 			    "closed (a late reply; the sender gave up waiting)");
 		else if (f->pkts_back > 0 && f->state == STATE_REFUSED &&
@@ -192,21 +334,16 @@ explain_flow(FILE *out, const struct store_flow *f, size_t width)
 		add(&p, ". ");
 	}
 
+	rate_limited(&p, f, unit);
+	if (f->proto == 6 && f->state == STATE_REFUSED && f->rst_ttl != 0)
+		tcp_reset(&p, f, svc);
+	else if (f->proto == 6 && f->state == STATE_ANSWERED)
+		tcp_end(&p, f);
 	if (f->nerrors == 0) {
 		switch (f->state) {
-		case STATE_REFUSED:
-			add(&p, "The destination answered the SYN with a reset "
-			    "(RST): nothing listens on %s there, or a firewall "
-			    "rejects with tcp-reset.", svc);
-			break;
 		case STATE_SILENT:
 			if (f->proto == 6)
-				add(&p, "The SYN was sent %llu time%s and nothing "
-				    "came back, not even ICMP: a firewall DROP, "
-				    "or the host is down behind a router that "
-				    "sends no ICMP.",
-				    (unsigned long long)f->pkts_sent,
-				    f->pkts_sent == 1 ? "" : "s");
+				tcp_silent(&p, f);
 			else
 				add(&p, "Nothing came back and no ICMP: dropped "
 				    "by a firewall, a host down behind a router "
@@ -214,7 +351,9 @@ explain_flow(FILE *out, const struct store_flow *f, size_t width)
 				    "received it and did not answer.");
 			break;
 		case STATE_ANSWERED:
-			add(&p, "It was answered and drew no ICMP error.");
+			if (f->proto != 6)
+				add(&p, "It was answered and drew no ICMP "
+				    "error.");
 			break;
 		}
 	}

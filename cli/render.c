@@ -25,28 +25,14 @@ endpoint_text(char *buf, size_t len, uint8_t family, const uint8_t *addr,
 		snprintf(buf, len, "%s:%u", a, port);
 }
 
-int
-error_from_destination(const struct store_flow *f, const struct store_error *e)
-{
-	return e->family == f->family &&
-	    memcmp(e->reporter, f->dst, f->family == 6 ? 16 : 4) == 0;
-}
-
-int
-error_from_source(const struct store_flow *f, const struct store_error *e)
-{
-	return e->family == f->family &&
-	    memcmp(e->reporter, f->src, f->family == 6 ? 16 : 4) == 0;
-}
-
 const char *
 reporter_role(const struct store_flow *f, const struct store_error *e)
 {
-	if (error_from_destination(f, e))
-		return "the destination";
-	if (error_from_source(f, e))
-		return "the source";
-	return "router";
+	switch (error_role(f, e)) {
+	case ROLE_DESTINATION:	return "the destination";
+	case ROLE_SOURCE:	return "the source";
+	default:		return "router";
+	}
 }
 
 const char *

@@ -20,13 +20,8 @@ void render_json(const struct store_flow *);
 /* "198.18.0.2:40000", "[2001:db8::2]:40000", or the address alone. */
 void endpoint_text(char *buf, size_t len, uint8_t family, const uint8_t *addr,
     int has_port, uint16_t port);
-/* The reporter of an error is the flow's destination, or its source. */
-int error_from_destination(const struct store_flow *, const struct store_error *);
-int error_from_source(const struct store_flow *, const struct store_error *);
 /* "the destination", "the source" or "router". */
 const char *reporter_role(const struct store_flow *, const struct store_error *);
-/* Text folded at width (0: never), each line after an indent. */
-void print_wrapped(FILE *, const char *text, size_t indent, size_t width);
 /* Text folded at width (0: never), each line after an indent. */
 void print_wrapped(FILE *, const char *text, size_t indent, size_t width);
 /* ANSI color of a state ("" when none), and the reset sequence. */

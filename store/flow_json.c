@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -51,6 +52,68 @@ port_json(int has, uint16_t port)
 	return has ? json_integer(port) : json_null();
 }
 
+static json_t *
+int_or_null(int has, json_int_t v)
+{
+	return has ? json_integer(v) : json_null();
+}
+
+static json_t *
+str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+enum error_role
+error_role(const struct store_flow *f, const struct store_error *e)
+{
+	size_t alen = f->family == 6 ? 16 : 4;
+
+	if (e->family != f->family)
+		return ROLE_ROUTER;
+	if (memcmp(e->reporter, f->dst, alen) == 0)
+		return ROLE_DESTINATION;
+	if (memcmp(e->reporter, f->src, alen) == 0)
+		return ROLE_SOURCE;
+	return ROLE_ROUTER;
+}
+
+const char *
+error_role_name(enum error_role r)
+{
+	switch (r) {
+	case ROLE_DESTINATION:	return "destination";
+	case ROLE_SOURCE:	return "source";
+	default:		return "router";
+	}
+}
+
+int
+flow_error_hops(const struct store_flow *f, const struct store_error *e)
+{
+	if (error_role(f, e) != ROLE_ROUTER)
+		return -1;
+	return error_hops(e->family, e->type, e->sent_ttl, e->quoted_ttl);
+}
+
+static const char *
+side_name(int back)
+{
+	return back ? "destination" : "source";
+}
+
+static const char *
+rst_from_name(const struct store_flow *f)
+{
+	if (f->rst_ttl == 0)
+		return NULL;
+	switch (rst_origin(f->rst_ttl, f->dst_ttl)) {
+	case RST_DESTINATION:	return "destination";
+	case RST_ON_PATH:	return "on-path";
+	default:		return "unknown";
+	}
+}
+
 json_t *
 flow_json(const struct store_flow *f)
 {
@@ -80,6 +143,19 @@ flow_json(const struct store_flow *f)
 	json_object_set_new(o, "bytes_back", json_integer((json_int_t)f->bytes_back));
 	const char *state = flow_state_name(f->state);
 	json_object_set_new(o, "state", state ? json_string(state) : json_null());
+	json_object_set_new(o, "pkts_errored",
+	    json_integer((json_int_t)f->pkts_errored));
+	int tcp_syn = f->proto == 6 && f->syns > 0;
+	json_object_set_new(o, "syn_retries", int_or_null(tcp_syn,
+	    (json_int_t)f->syns - 1));
+	json_object_set_new(o, "syn_span_us", int_or_null(tcp_syn,
+	    f->syn_span_us));
+	json_object_set_new(o, "end", str_or_null(flow_end_name(f->end)));
+	json_object_set_new(o, "end_by", f->end ? json_string(side_name(
+	    f->end_by)) : json_null());
+	json_object_set_new(o, "rst_ttl", int_or_null(f->rst_ttl, f->rst_ttl));
+	json_object_set_new(o, "dst_ttl", int_or_null(f->dst_ttl, f->dst_ttl));
+	json_object_set_new(o, "rst_from", str_or_null(rst_from_name(f)));
 	for (size_t i = 0; i < f->nerrors; i++) {
 		const struct store_error *e = &f->errors[i];
 		json_t *eo = json_object();
@@ -98,6 +174,15 @@ flow_json(const struct store_flow *f)
 		json_object_set_new(eo, "last", json_string(t));
 		json_object_set_new(eo, "mtu", e->has_mtu ?
 		    json_integer(e->mtu) : json_null());
+		json_object_set_new(eo, "reporter_role",
+		    json_string(error_role_name(error_role(f, e))));
+		int hops = flow_error_hops(f, e);
+		json_object_set_new(eo, "hops", int_or_null(hops >= 0, hops));
+		json_object_set_new(eo, "rtt_us", int_or_null(e->rtt_us >= 0,
+		    e->rtt_us));
+		json_object_set_new(eo, "matched", json_integer(e->matched));
+		json_object_set_new(eo, "quote_altered",
+		    json_boolean(e->altered > 0));
 		json_array_append_new(errs, eo);
 	}
 	json_object_set_new(o, "errors", errs);

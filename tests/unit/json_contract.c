@@ -18,9 +18,12 @@
 
 static const char *const flow_keys[] = { "proto", "src", "sport", "dst",
     "dport", "first", "last", "pkts_sent", "bytes_sent", "pkts_back",
-    "bytes_back", "state", "errors" };
+    "bytes_back", "state", "pkts_errored", "syn_retries", "syn_span_us",
+    "end", "end_by", "rst_ttl", "dst_ttl", "rst_from", "errors" };
 static const char *const error_keys[] = { "family", "type", "code",
-    "reporter", "count", "first", "last", "mtu" };
+    "reporter", "count", "first", "last", "mtu", "reporter_role", "hops",
+    "rtt_us", "matched", "quote_altered" };
+#define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
 
 struct ctx {
 	size_t	n, bad;
@@ -90,11 +93,50 @@ proto_number(const char *s)
 	return atoi(s);
 }
 
+/* An integer equal to want when has, else null. */
+static int
+int_or_null(json_t *v, int has, long long want)
+{
+	return has ? same_int(v, want) : json_is_null(v);
+}
+
+static int
+str_or_null(json_t *v, const char *want)
+{
+	if (want == NULL)
+		return json_is_null(v);
+	return json_is_string(v) && strcmp(json_string_value(v), want) == 0;
+}
+
+static const char *
+role_of(const struct store_flow *f, const struct store_error *e)
+{
+	size_t n = f->family == 6 ? 16 : 4;
+
+	if (e->family == f->family && memcmp(e->reporter, f->dst, n) == 0)
+		return "destination";
+	if (e->family == f->family && memcmp(e->reporter, f->src, n) == 0)
+		return "source";
+	return "router";
+}
+
 static int
 check_error(json_t *e, const struct store_flow *f, const struct store_error *se)
 {
-	(void)f;
-	return same_keys(e, error_keys, 8) &&
+	const char *role = role_of(f, se);
+	json_t *hops = json_object_get(e, "hops");
+
+	return same_keys(e, error_keys, NKEYS(error_keys)) &&
+	    str_or_null(json_object_get(e, "reporter_role"), role) &&
+	    (strcmp(role, "router") == 0 && se->sent_ttl != 0 ?
+	    json_is_integer(hops) && json_integer_value(hops) >= 1 &&
+	    json_integer_value(hops) <= 255 : json_is_null(hops)) &&
+	    int_or_null(json_object_get(e, "rtt_us"), se->rtt_us >= 0,
+	    se->rtt_us) &&
+	    same_int(json_object_get(e, "matched"), se->matched) &&
+	    json_is_boolean(json_object_get(e, "quote_altered")) &&
+	    json_is_true(json_object_get(e, "quote_altered")) ==
+	    (se->altered > 0) &&
 	    strcmp(json_string_value(json_object_get(e, "family")),
 	    se->family == 6 ? "icmp6" : "icmp") == 0 &&
 	    same_int(json_object_get(e, "type"), se->type) &&
@@ -128,7 +170,23 @@ check(const struct store_flow *f, void *arg)
 		return 0;
 	}
 	errs = json_object_get(o, "errors");
-	int ok = same_keys(o, flow_keys, 13) &&
+	static const char *const ends[] = { NULL, "open", "fin", "rst",
+	    "timeout" };
+	const char *rst_from = f->rst_ttl == 0 ? NULL : f->dst_ttl == 0 ?
+	    "unknown" : f->rst_ttl == f->dst_ttl ? "destination" : "on-path";
+	int syn = f->proto == 6 && f->syns > 0;
+	int ok = same_keys(o, flow_keys, NKEYS(flow_keys)) &&
+	    same_int(json_object_get(o, "pkts_errored"),
+	    (long long)f->pkts_errored) &&
+	    int_or_null(json_object_get(o, "syn_retries"), syn,
+	    (long long)f->syns - 1) &&
+	    int_or_null(json_object_get(o, "syn_span_us"), syn, f->syn_span_us) &&
+	    f->end <= 4 && str_or_null(json_object_get(o, "end"), ends[f->end]) &&
+	    str_or_null(json_object_get(o, "end_by"), f->end == 0 ? NULL :
+	    f->end_by ? "destination" : "source") &&
+	    int_or_null(json_object_get(o, "rst_ttl"), f->rst_ttl, f->rst_ttl) &&
+	    int_or_null(json_object_get(o, "dst_ttl"), f->dst_ttl, f->dst_ttl) &&
+	    str_or_null(json_object_get(o, "rst_from"), rst_from) &&
 	    proto_number(json_string_value(json_object_get(o, "proto"))) ==
 	    f->proto &&
 	    same_addr(json_object_get(o, "src"), f->family, f->src) &&
