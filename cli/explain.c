@@ -337,7 +337,7 @@ explain_flow(FILE *out, const struct store_flow *f, size_t width)
 	rate_limited(&p, f, unit);
 	if (f->proto == 6 && f->state == STATE_REFUSED && f->rst_ttl != 0)
 		tcp_reset(&p, f, svc);
-	else if (f->proto == 6 && f->state == STATE_ANSWERED)
+	else if (f->proto == 6 && f->end != END_NONE)
 		tcp_end(&p, f);
 	if (f->nerrors == 0) {
 		switch (f->state) {

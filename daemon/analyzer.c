@@ -348,15 +348,16 @@ icmp_error(struct analyzer *a, const struct decoded *d, int64_t ts_us)
 		.rtt_us = -1, .quoted_ttl = d->quote_ttl,
 	};
 	memcpy(occ.reporter, d->t.src, 16);
-	if (m != SENT_NONE) {
+	if (m != SENT_NONE && hit.packet) {
 		a->st.errors_exact++;
 		occ.matched = 1;
-		occ.altered = m == SENT_ALTERED;
+		occ.altered = m == SENT_ALTERED && hit.rewritten;
 		occ.rtt_us = ts_us - hit.ts_us;
 		occ.sent_ttl = hit.ttl;
 		if (hit.first_error)
 			f->pkts_errored++;
 	} else {
+		occ.altered = m == SENT_ALTERED && hit.rewritten;
 		if (f->pkts[qback] > 0)
 			occ.sent_ttl = f->ttl[qback];
 		f->pkts_errored++;
@@ -463,13 +464,26 @@ analyzer_flow_state(const struct flow_table *ft, const struct flow *f)
 int
 analyzer_flow_end(const struct flow *f, int state)
 {
-	if (f->key.proto != PROTO_TCP || state != STATE_ANSWERED)
+	/*
+	 * Established: the SYN was answered, or the capture began after it
+	 * and the other side speaks. An ICMP error does not end a TCP
+	 * connection (it is a soft error), so any state may have an end.
+	 */
+	int established = (f->tcp & FT_TCP_SYNACK) || (f->pkts[1] > 0 &&
+	    !(f->tcp & FT_TCP_RST_SYN) && !(f->tcp & FT_TCP_SYN));
+
+	if (f->key.proto != PROTO_TCP || state == STATE_REFUSED ||
+	    !established)
 		return END_NONE;
-	if (f->t.close != 0)
-		return f->t.close;
-	/* One retransmission may be a loss; two with no answer are not. */
+	/*
+	 * Retransmissions with no answer after them end it, whatever came
+	 * before: a FIN that was never answered is no orderly close. One
+	 * retransmission may be a loss; two are not.
+	 */
 	if (f->t.tail_rexmit >= 2)
 		return END_TIMEOUT;
+	if (f->t.close != 0)
+		return f->t.close;
 	return END_OPEN;
 }
 

@@ -4,12 +4,12 @@
  * trip to the reporter), the TTL the packet had (how far the reporter is),
  * and whether this packet already drew an error (rate limiting).
  *
- * A slot is chosen by what NAT leaves alone (family, protocol, destination
- * address and port, IP length, IPv4 ID) and keeps what NAT rewrites
- * (source address and port, transport bytes 4-7), so a quote whose source
- * was rewritten on the way still finds its packet when nothing else sent
- * an identical one. Direct-mapped and fixed in size, like the fragment
- * table: a newer packet overwrites an older one.
+ * A bucket is chosen by what NAT leaves alone (family, protocol,
+ * destination address and port, IP length, IPv4 ID) and each entry keeps
+ * what NAT rewrites (source address and port, transport bytes 4-7 with the
+ * UDP checksum), so a quote rewritten on the way still finds its packet
+ * when nothing else sent one like it. Fixed in size, like the fragment
+ * table: a newer packet replaces the oldest of its bucket.
  */
 #ifndef UDPFLOWS_SENT_TABLE_H
 #define UDPFLOWS_SENT_TABLE_H
@@ -30,9 +30,15 @@ struct sent_pkt {
 };
 
 enum sent_match {
-	SENT_NONE,	/* not captured, or no longer remembered */
+	SENT_NONE,	/* not captured, no longer remembered, or ambiguous */
 	SENT_EXACT,	/* the quote is the packet as captured */
-	SENT_ALTERED,	/* only source address/port differ (NAT) */
+	/*
+	 * Source, port or checksum differ: NAT rewrote the packet (Linux
+	 * restores address and port in the quote on the way back, not the
+	 * UDP checksum), or the capture saw a checksum the NIC had yet to
+	 * fill in (offload).
+	 */
+	SENT_ALTERED,
 };
 
 struct sent_hit {
@@ -41,6 +47,8 @@ struct sent_hit {
 	uint8_t		first_error;	/* no error had quoted it before */
 	uint8_t		src[16];	/* its source as captured */
 	uint16_t	sport;
+	uint8_t		packet;		/* 0: only the source is known */
+	uint8_t		rewritten;	/* the quote's source differs (NAT) */
 };
 
 struct sent_table;
@@ -53,10 +61,13 @@ void sent_table_add(struct sent_table *, const struct sent_pkt *,
 
 /*
  * Find the packet a quote names, seen at most SENT_WINDOW_US before the
- * error at ts_us. SENT_ALTERED only when allowed and one source sent such
- * a packet in the window: two candidates are ambiguous and match nothing.
+ * error at ts_us. Failing an exact match, SENT_ALTERED when the packets
+ * alike but for what NAT rewrites all came from one source: from the
+ * quote's own source, or from any when other_source (the quote names no
+ * known flow); with more than one such packet only the source is known
+ * (hit->packet 0). Sources that differ are ambiguous: SENT_NONE.
  */
 enum sent_match sent_table_match(struct sent_table *, const struct sent_pkt *,
-    int64_t ts_us, int allow_altered, struct sent_hit *);
+    int64_t ts_us, int other_source, struct sent_hit *);
 
 #endif

@@ -89,6 +89,15 @@ test_quote4_truncations(void)
 	is_int(d.quote.dport, 9999, "quoted destination port");
 	ok(memcmp(d.quote.src, (uint8_t[]){ 198, 18, 0, 2 }, 4) == 0,
 	    "quoted source is the original sender");
+	is_int(d.quote_ttl, 64, "quoted TTL");
+	is_int(d.quote_ip_bytes, 36, "quoted IP length");
+	is_int(d.quote_frag_id, 0x1234, "quoted IPv4 ID");
+	ok(d.quote_has_l4 && d.quote_l4 == 0x000c0000,
+	    "quoted UDP length and checksum (bytes 4-7)");
+	/* the 8 bytes RFC 792 guarantees, less one: ports, no bytes 4-7 */
+	decode_exact(LINK_RAW, unreach4, sizeof(unreach4) - 1, &d);
+	ok(d.quote_depth == QUOTE_PORTS && !d.quote_has_l4 && d.quote_l4 == 0,
+	    "a quote cut inside bytes 4-7 has ports but no checksum");
 
 	for (size_t len = 0; len <= sizeof(unreach4); len++) {
 		enum decode_status st = decode_exact(LINK_RAW, unreach4, len, &d);
@@ -132,6 +141,33 @@ static const uint8_t unreach6[] = {
 	0x9c, 0x41, 0x27, 0x0f, 0x00, 0x08, 0x00, 0x00,	/* 40001 > 9999 */
 };
 #define Q6 48
+
+/* A TCP segment: 198.18.0.2:40000 -> 198.18.1.2:80, seq 0x01020304, 5 bytes. */
+static const uint8_t tcp4[] = {
+	0x45, 0x00, 0x00, 0x31, 0x00, 0x07, 0x40, 0x00,	/* len 49, DF */
+	0x39, 0x06, 0x00, 0x00,				/* TTL 57, TCP */
+	198, 18, 0, 2,	198, 18, 1, 2,
+	0x9c, 0x40, 0x00, 0x50, 0x01, 0x02, 0x03, 0x04,	/* ports, seq */
+	0x00, 0x00, 0x00, 0x09, 0x60, 0x18, 0x01, 0x00,	/* ack; off 6, PA */
+	0xab, 0xcd, 0x00, 0x00,				/* cksum, urg */
+	0x02, 0x04, 0x05, 0xb4,				/* MSS option */
+	'h', 'e', 'l', 'l', 'o',
+};
+
+static void
+test_tcp(void)
+{
+	struct decoded d;
+
+	is_int(pkt_decode(LINK_RAW, tcp4, sizeof(tcp4), &d), DECODE_OK,
+	    "TCP with an option decodes");
+	ok(d.tcp_seq == 0x01020304 && d.l4_word == 0x01020304,
+	    "sequence number, also as bytes 4-7");
+	is_int(d.tcp_len, 5, "payload length after a 24-byte header");
+	is_int(d.tcp_flags, TCP_PSH | TCP_ACK, "flags");
+	is_int(d.ttl, 57, "TTL");
+	is_int(d.frag_id, 7, "IPv4 ID");
+}
 
 static void
 test_quote6_truncations(void)
@@ -254,6 +290,7 @@ main(void)
 	test_udp4();
 	test_quote4_truncations();
 	test_quote6_truncations();
+	test_tcp();
 	test_fragments();
 	test_links();
 	test_malformed();

@@ -4,6 +4,7 @@
 #include "cli/timearg.h"
 #include "daemon/flow_table.h"
 #include "daemon/frag_table.h"
+#include "daemon/sent_table.h"
 #include "store/flowstate.h"
 #include "tests/unit/tap.h"
 
@@ -170,6 +171,88 @@ test_frags(void)
 }
 
 static void
+test_sent(void)
+{
+	struct sent_table *st = sent_table_new();
+	static const uint8_t c[4] = { 198, 18, 0, 2 }, c2[4] = { 198, 18, 0, 3 },
+	    nat[4] = { 198, 18, 200, 1 }, s[4] = { 198, 18, 1, 2 };
+	struct tuple t = tuple4(c, 40000, s, 53), q;
+	struct sent_pkt p = { &t, 51, 1000, 0x00171234 }, qp;
+	struct sent_hit hit;
+
+	sent_table_add(st, &p, 64, 1000000);
+	qp = p;
+	is_int(sent_table_match(st, &qp, 1000500, 0, &hit), SENT_EXACT,
+	    "a quote of a captured packet matches it");
+	ok(hit.ts_us == 1000000 && hit.ttl == 64 && hit.first_error,
+	    "with its time and TTL, as the first error for it");
+	sent_table_match(st, &qp, 1000600, 0, &hit);
+	ok(!hit.first_error, "a second error for the same packet is not first");
+	is_int(sent_table_match(st, &qp, 1000000 + SENT_WINDOW_US + 1, 0,
+	    &hit), SENT_NONE, "beyond the window nothing matches");
+	is_int(sent_table_match(st, &qp, 999999, 0, &hit), SENT_NONE,
+	    "an error before its packet matches nothing");
+	qp.ip_id = 1001;
+	is_int(sent_table_match(st, &qp, 1000500, 1, &hit), SENT_NONE,
+	    "another IP ID is another packet");
+
+	/* NAT: the quote carries the outside source and another checksum. */
+	q = tuple4(nat, 61000, s, 53);
+	qp = (struct sent_pkt){ &q, 51, 1000, 0x00175678 };
+	is_int(sent_table_match(st, &qp, 1000500, 0, &hit), SENT_NONE,
+	    "a rewritten source is not taken when the quote names a known flow");
+	is_int(sent_table_match(st, &qp, 1000500, 1, &hit), SENT_ALTERED,
+	    "a rewritten source matches the one packet like it");
+	ok(hit.rewritten && hit.packet && hit.sport == 40000 &&
+	    memcmp(hit.src, c, 4) == 0, "naming the source as captured");
+	/* Linux restores address and port, not the UDP checksum. */
+	qp = (struct sent_pkt){ &t, 51, 1000, 0x00175678 };
+	is_int(sent_table_match(st, &qp, 1000500, 0, &hit), SENT_ALTERED,
+	    "a quote differing only in its checksum matches its packet");
+	ok(!hit.rewritten, "and is not called rewritten");
+
+	/* Two sources sent the same ID and length: ambiguous. */
+	struct tuple t2 = tuple4(c2, 40000, s, 53);
+	struct sent_pkt p2 = { &t2, 51, 1000, 0x00179999 };
+	sent_table_add(st, &p2, 64, 1000100);
+	qp = (struct sent_pkt){ &q, 51, 1000, 0x00175678 };
+	is_int(sent_table_match(st, &qp, 1000500, 1, &hit), SENT_NONE,
+	    "two possible sources match neither");
+
+	/* Identical packets: the newest not yet quoted. */
+	struct tuple t6 = t;
+	t6.sport = 45005;
+	struct sent_pkt p6 = { &t6, 71, 0, 0x001f0001 };
+	sent_table_add(st, &p6, 64, 2000000);
+	sent_table_add(st, &p6, 64, 3000000);
+	sent_table_add(st, &p6, 64, 4000000);
+	sent_table_match(st, &p6, 3000050, 0, &hit);
+	is_int(hit.ts_us, 3000000, "of identical packets, the newest before the error");
+	sent_table_match(st, &p6, 3000060, 0, &hit);
+	is_int(hit.ts_us, 2000000, "then the newest not yet quoted");
+	sent_table_free(st);
+}
+
+static void
+test_ends(void)
+{
+	is_int(error_hops(4, 3, 64, 61), 3, "hops: TTL 64 quoted as 61");
+	is_int(error_hops(4, 3, 64, 64), 1, "hops: quoted before the decrement");
+	is_int(error_hops(4, 11, 3, 1), 3, "hops: TTL 3 expired at hop 3");
+	is_int(error_hops(6, 3, 5, 0), 5, "hops: hop limit 5 expired at hop 5");
+	is_int(error_hops(4, 3, 0, 61), -1, "hops: unknown without the sent TTL");
+	is_int(error_hops(4, 3, 60, 61), -1, "hops: a quoted TTL above the sent one");
+	is_int(rst_origin(63, 63), RST_DESTINATION, "RST with the destination's TTL");
+	is_int(rst_origin(64, 63), RST_ON_PATH, "RST with another TTL");
+	is_int(rst_origin(64, 0), RST_UNKNOWN, "RST with nothing to compare");
+	is_int(ttl_hops(57), 7, "TTL 57 is 7 hops from 64");
+	is_int(ttl_hops(120), 8, "TTL 120 is 8 hops from 128");
+	is_int(ttl_hops(250), 5, "TTL 250 is 5 hops from 255");
+	ok(flow_end_name(END_NONE) == NULL && strcmp(flow_end_name(END_TIMEOUT),
+	    "timeout") == 0, "end names");
+}
+
+static void
 test_states(void)
 {
 	is_int(icmp_error_state(4, 3, 3), STATE_REFUSED, "3/3 refused");
@@ -208,6 +291,8 @@ main(void)
 	test_keys();
 	test_table();
 	test_frags();
+	test_sent();
+	test_ends();
 	test_states();
 	test_timeargs();
 	return tap_done();
