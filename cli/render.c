@@ -209,7 +209,7 @@ void
 render_csv_header(void)
 {
 	puts("proto,src,sport,dst,dport,first,last,pkts_sent,bytes_sent,"
-	    "pkts_back,bytes_back,state,errors");
+	    "pkts_back,bytes_back,state,end,errors");
 }
 
 void
@@ -239,6 +239,7 @@ render_csv(const struct store_flow *f)
 		csv_field(n, 0);
 	}
 	csv_field(state ? state : "", 0);
+	csv_field(flow_end_name(f->end) ? flow_end_name(f->end) : "", 0);
 	/* errors as family/type/code@reporter*count, ';' between them */
 	errs[0] = '\0';
 	for (size_t i = 0; i < f->nerrors && len < sizeof(errs); i++) {

@@ -220,6 +220,99 @@ def quotes():
     write("quotes.pcap", 1, f)
 
 
+def write_timed(name, linktype, frames):
+    """Classic pcap with explicit times: (seconds after T0, frame) pairs."""
+    with open(os.path.join(OUT, name), "wb") as fh:
+        fh.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, linktype))
+        for t, f in frames:
+            f = bytes(f)
+            us = int(round(t * 1e6))
+            fh.write(struct.pack("<IIII", int(T0) + us // 1000000, us % 1000000,
+                                 len(f), len(f)))
+            fh.write(f)
+    print("crafted", name)
+
+
+def exact():
+    """Matching an ICMP error to the very packet it quotes: round trip,
+    hops, a quote that matches no captured packet, a quote whose source NAT
+    rewrote and did not restore, an ambiguous one, identical IPv6 packets,
+    and TCP resets told apart by their TTL."""
+    R3 = "198.18.3.1"       # a router three hops past the capture point
+    f = []
+    # (a) host unreachable from a router 3 hops on: it quotes TTL 61.
+    a = IP(src=C4, dst=S4, id=1000, ttl=64) / UDP(sport=45001, dport=53) / Raw(b"a" * 20)
+    qa = IP(bytes(a))
+    qa.ttl = 61
+    del qa.chksum
+    f += [(0.0, eth(a)), (0.020, eth(IP(src=R3, dst=C4) / ICMP(type=3, code=1) /
+                                      bytes(qa)[:28], MAC_R, MAC_C))]
+    # (b) port unreachable quoting a datagram that was not captured (ID 2999).
+    b = IP(src=C4, dst=S4, id=2000) / UDP(sport=45002, dport=53) / Raw(b"b" * 20)
+    qb = IP(bytes(b))
+    qb.id = 2999
+    del qb.chksum
+    f += [(0.100, eth(b)), (0.101, eth(IP(src=S4, dst=C4) / ICMP(type=3, code=3) /
+                                       bytes(qb)[:28], MAC_R, MAC_C))]
+    # (c) the quote names the NAT's outside address and port: same ID,
+    # length and destination, one source sent it: matched, rewritten.
+    c = IP(src=C4, dst=S4, id=3000) / UDP(sport=45003, dport=53) / Raw(b"c" * 20)
+    qc = IP(src="198.18.200.1", dst=S4, id=3000) / UDP(sport=61003, dport=53) / Raw(b"c" * 20)
+    f += [(0.200, eth(c)), (0.203, eth(IP(src=S4, dst=C4) / ICMP(type=3, code=3) /
+                                       bytes(qc)[:28], MAC_R, MAC_C))]
+    # (d) two clients sent such a packet: ambiguous, so the quote makes a
+    # flow of its own.
+    for src in (C4, "198.18.0.3"):
+        d = IP(src=src, dst=S4, id=4000) / UDP(sport=45004, dport=53) / Raw(b"d" * 20)
+        f.append((0.300, eth(d)))
+    qd = IP(src="198.18.200.1", dst=S4, id=4000) / UDP(sport=61004, dport=53) / Raw(b"d" * 20)
+    f.append((0.304, eth(IP(src=S4, dst=C4) / ICMP(type=3, code=3) / bytes(qd)[:28],
+                         MAC_R, MAC_C)))
+    # (e) three identical IPv6 datagrams a second apart, one error 50 us
+    # after the second: the newest not yet quoted is the one.
+    e = IPv6(src=C6, dst=S6) / UDP(sport=45005, dport=53) / Raw(b"e" * 20)
+    for t in (1.0, 2.0, 3.0):
+        f.append((t, eth(e)))
+    f.append((2.00005, eth(IPv6(src=S6, dst=C6) / ICMPv6DestUnreach(code=4) /
+                           bytes(e), MAC_R, MAC_C)))
+    # (f) TTL 3 runs out three hops on.
+    g = IP(src=C4, dst=S4, id=6000, ttl=3) / UDP(sport=45006, dport=53) / Raw(b"f" * 20)
+    qg = IP(bytes(g))
+    qg.ttl = 1
+    del qg.chksum
+    f += [(3.100, eth(g)), (3.103, eth(IP(src=R3, dst=C4) / ICMP(type=11, code=0) /
+                                       bytes(qg)[:28], MAC_R, MAC_C))]
+    # (g) a SYN refused by a reset from a host never heard otherwise.
+    syn = IP(src=C4, dst="198.18.1.50", ttl=64) / TCP(sport=45007, dport=443, flags="S", seq=1)
+    rst = IP(src="198.18.1.50", dst=C4, ttl=64) / TCP(sport=443, dport=45007, flags="RA", ack=2)
+    f += [(3.200, eth(syn)), (3.201, eth(rst, MAC_R, MAC_C))]
+    # (h) a connection already open when the capture began, reset by a
+    # segment whose TTL (60) is not the server's (57): forged on the way.
+    seq_c, seq_s = 1000, 5000
+    for i in range(3):
+        f.append((3.300 + i * 0.01, eth(IP(src=C4, dst=S4, ttl=64) /
+                  TCP(sport=45008, dport=22, flags="PA", seq=seq_c, ack=seq_s) /
+                  Raw(b"x" * 10))))
+        seq_c += 10
+        f.append((3.305 + i * 0.01, eth(IP(src=S4, dst=C4, ttl=57) /
+                  TCP(sport=22, dport=45008, flags="PA", seq=seq_s, ack=seq_c) /
+                  Raw(b"y" * 10), MAC_R, MAC_C)))
+        seq_s += 10
+    f.append((3.400, eth(IP(src=S4, dst=C4, ttl=60) /
+                         TCP(sport=22, dport=45008, flags="R", seq=seq_s), MAC_R, MAC_C)))
+    # (i) data retransmitted three times and never answered: a timeout.
+    f.append((3.500, eth(IP(src=C4, dst=S4) / TCP(sport=45009, dport=22, flags="S", seq=99))))
+    f.append((3.501, eth(IP(src=S4, dst=C4, ttl=57) / TCP(sport=22, dport=45009, flags="SA",
+                                                          seq=499, ack=100), MAC_R, MAC_C)))
+    f.append((3.502, eth(IP(src=C4, dst=S4) / TCP(sport=45009, dport=22, flags="A",
+                                                   seq=100, ack=500))))
+    for t in (3.6, 3.8, 4.2, 5.0):
+        f.append((t, eth(IP(src=C4, dst=S4) / TCP(sport=45009, dport=22, flags="PA",
+                                                   seq=100, ack=500) / Raw(b"z" * 10))))
+    f.sort(key=lambda x: x[0])
+    write_timed("exact.pcap", 1, f)
+
+
 def malformed():
     """One packet per reason a packet is refused, and one good flow."""
     good = eth(IP(src=C4, dst=S4) / UDP(sport=47000, dport=7) / Raw(b"ok"))
@@ -267,4 +360,5 @@ if __name__ == "__main__":
     ip_features()
     icmp_codes()
     quotes()
+    exact()
     malformed()

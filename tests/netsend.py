@@ -5,6 +5,12 @@
   netsend.py tcp  DST PORT --sport N [--timeout S]
   netsend.py echo PORT ADDR...  # UDP echo server on these addresses
   netsend.py listen PORT        # TCP server: read, answer, close
+  netsend.py serve PORT [--noread]
+                                # TCP server: answer each line, keep the
+                                # connection; --noread: never read
+  netsend.py session DST PORT --sport N [--rounds K] [--gap S] [--hold S]
+                                # TCP client: K lines, one every S seconds,
+                                # then keep the connection open --hold S
 
 Fixed source ports make every flow's 5-tuple known in advance, so the tests
 can name each flow exactly. Only ever run inside the test namespaces.
@@ -13,6 +19,7 @@ import argparse
 import select
 import socket
 import sys
+import time
 
 IP_MTU_DISCOVER = 10
 IP_PMTUDISC_DO = 2
@@ -109,6 +116,56 @@ def listen(a):
             c.close()
 
 
+def serve(a):
+    socks = []
+    for fam, any_addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if fam == socket.AF_INET6:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        s.bind((any_addr, a.port))
+        s.listen(8)
+        socks.append(s)
+    conns = []
+    while True:
+        r, _, _ = select.select(socks + ([] if a.noread else conns), [], [])
+        for s in r:
+            if s in socks:
+                c, _ = s.accept()
+                conns.append(c)
+                continue
+            data = s.recv(4096)
+            if not data:
+                conns.remove(s)
+                s.close()
+                continue
+            s.sendall(data)
+
+
+def session(a):
+    fam = family_of(a.dst)
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", a.sport))
+    s.settimeout(3)
+    what = "done"
+    try:
+        s.connect((a.dst, a.port))
+        for _ in range(a.rounds):
+            s.sendall(b"ping\n")
+            r, _, _ = select.select([s], [], [], a.gap)
+            if r and not s.recv(100):
+                what = "closed by the server"
+                break
+            time.sleep(max(0.0, a.gap - 0.01) if r else 0)
+        else:
+            time.sleep(a.hold)
+    except OSError as e:
+        what = str(e)
+    print("session %s:%d %s" % (a.dst, a.port, what))
+    s.close()
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -131,8 +188,19 @@ def main():
     e.add_argument("addrs", nargs="+")
     l = sub.add_parser("listen")
     l.add_argument("port", type=int)
+    v = sub.add_parser("serve")
+    v.add_argument("port", type=int)
+    v.add_argument("--noread", action="store_true")
+    c = sub.add_parser("session")
+    c.add_argument("dst")
+    c.add_argument("port", type=int)
+    c.add_argument("--sport", type=int, required=True)
+    c.add_argument("--rounds", type=int, default=4)
+    c.add_argument("--gap", type=float, default=0.5)
+    c.add_argument("--hold", type=float, default=0.0)
     a = p.parse_args()
-    {"udp": udp, "tcp": tcp, "echo": echo, "listen": listen}[a.cmd](a)
+    {"udp": udp, "tcp": tcp, "echo": echo, "listen": listen, "serve": serve,
+     "session": session}[a.cmd](a)
 
 
 if __name__ == "__main__":

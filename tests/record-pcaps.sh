@@ -40,6 +40,8 @@ for ipt in iptables ip6tables; do
 	in_r $ipt -A FORWARD -p udp --dport 5002 -j REJECT
 	in_r $ipt -A FORWARD -p udp --dport 5003 -j DROP
 	in_r $ipt -A FORWARD -p tcp --dport 8082 -j DROP
+	in_r $ipt -A FORWARD -p tcp --dport 8083 -j REJECT --reject-with tcp-reset
+	in_r $ipt -A FORWARD -p tcp --dport 8087 -j REJECT --reject-with $pro
 done
 
 # Servers: UDP echo on 7, TCP on 8080; nothing on 9999 or 8081.
@@ -62,7 +64,7 @@ stop_capture() {
 
 start_capture "$out/demo.pcap"; demo=$cap
 
-scenario() {	# name, then commands run in the client for v4 and v6
+scenario() {	# name, then commands run in the client, or functions
 	local name=$1; shift
 	ip netns exec "$NS_R" tcpdump -i r0 -U -Z root -s 0 -w "$out/$name.pcap" \
 	    2>/dev/null &
@@ -70,7 +72,8 @@ scenario() {	# name, then commands run in the client for v4 and v6
 	pids+=($c)
 	sleep 1
 	while [ $# -gt 0 ]; do
-		in_c $1
+		# a shell function of this script drives its own namespaces
+		if [ "$(type -t "$1")" = function ]; then "$1"; else in_c $1; fi
 		sleep 1		# stay clear of ICMP rate limits
 		shift
 	done
@@ -122,6 +125,90 @@ scenario tcp \
 	"$send tcp $S4 8082 --sport 41003 --timeout 3.5" \
 	"$send tcp $S6 8082 --sport 41003 --timeout 3.5"
 
+# Twenty datagrams to a closed port, 100 ms apart: the server's ICMP rate
+# limit (a burst, then about one a second per destination) answers some.
+scenario udp-ratelimit \
+	"$send udp $S4 9999 --sport 40030 --count 20 --wait 0.1" \
+	"$send udp $S6 9999 --sport 40030 --count 20 --wait 0.1"
+sleep 5			# let the server's ICMP token bucket refill
+
+# TCP failure modes. A server process started for one scenario is ended by
+# its PID, as a crash or kill would.
+server() {	# port [--noread]: start a TCP server in the server namespace
+	ip netns exec "$NS_S" $send serve "$@" & srv=$!
+	pids+=($srv)
+	sleep 0.5
+}
+sessions() {	# port sport args...: a v4 and a v6 client in the background
+	local port=$1 sport=$2; shift 2
+	ip netns exec "$NS_C" $send session $S4 $port --sport $sport "$@" & c4=$!
+	ip netns exec "$NS_C" $send session $S6 $port --sport $sport "$@" & c6=$!
+	pids+=($c4 $c6)
+}
+tcp_failures() {
+	# the server process is killed: its kernel closes with FIN
+	server 8084
+	sessions 8084 41004 --rounds 6
+	sleep 1.3
+	kill -KILL $srv; wait $c4 $c6 2>/dev/null
+	sleep 1
+	# a server crashes with unread data: its kernel resets (RST)
+	server 8085 --noread
+	sessions 8085 41005 --rounds 4
+	sleep 1.3
+	kill -KILL $srv; wait $c4 $c6 2>/dev/null
+	sleep 1
+	# the router rejects with a forged reset, or with ICMP prohibited
+	in_c $send tcp $S4 8083 --sport 41006; sleep 0.5
+	in_c $send tcp $S6 8083 --sport 41006; sleep 0.5
+	in_c $send tcp $S4 8087 --sport 41007; sleep 0.5
+	in_c $send tcp $S6 8087 --sport 41007; sleep 0.5
+	# SYNs to an absent host: host unreachable from the router
+	in_c $send tcp 198.18.1.99 8080 --sport 41008 --timeout 5
+	in_c $send tcp 2001:db8:1::99 8080 --sport 41008 --timeout 5
+}
+scenario tcp-failures tcp_failures
+sleep 3			# the router's last host unreachable for the SYNs
+
+# A NAT router: the client's packets leave r1 with the router's address.
+# Captured on both sides: r0 sees the client's addresses, r1 the router's.
+for ipt in iptables ip6tables; do
+	in_r $ipt -t nat -A POSTROUTING -o r1 -j MASQUERADE
+done
+ip netns exec "$NS_R" tcpdump -i r1 -U -Z root -s 0 -w "$out/nat-outside.pcap" \
+    2>/dev/null & natout=$!
+pids+=($natout)
+scenario nat \
+	"$send udp $S4 9999 --sport 40020" \
+	"$send udp $S6 9999 --sport 40020" \
+	"$send udp 198.18.1.99 9999 --sport 40021 --wait 5" \
+	"$send udp 2001:db8:1::99 9999 --sport 40021 --wait 5" \
+	"$send tcp $S4 8081 --sport 41020" \
+	"$send tcp $S6 8081 --sport 41020"
+kill -TERM $natout; wait $natout 2>/dev/null
+echo "recorded nat-outside.pcap"
+for ipt in iptables ip6tables; do
+	in_r $ipt -t nat -F POSTROUTING
+done
+
+# Last, as it takes the server's link away: the server's interface goes
+# down in the middle of a connection; the client retransmits unanswered.
+# Both captures stop 2 s later, before the router gives up resolving the
+# server's address (about 3 s) and sends host unreachable.
+ip netns exec "$NS_R" tcpdump -i r0 -U -Z root -s 0 -w "$out/tcp-link-down.pcap" \
+    2>/dev/null & down=$!
+pids+=($down)
+sleep 1
+server 8086
+sessions 8086 41009 --rounds 8 --hold 2
+sleep 1.2
+ip -n "$NS_S" link set s0 down
+sleep 2
+kill -TERM $down; wait $down 2>/dev/null
+echo "recorded tcp-link-down.pcap"
+
 cap=$demo
-stop_capture
+kill -TERM "$cap"
+wait "$cap" 2>/dev/null
 echo "recorded demo.pcap"
+kill $c4 $c6 2>/dev/null
