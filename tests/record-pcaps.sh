@@ -90,6 +90,9 @@ scenario udp-echo \
 scenario udp-closed \
 	"$send udp $S4 9999 --sport 40002" \
 	"$send udp $S6 9999 --sport 40002"
+# the same capture as pcapng, when editcap (wireshark-common) is there
+command -v editcap >/dev/null &&
+	editcap -F pcapng "$out/udp-closed.pcap" "$out/udp-closed.pcapng"
 scenario udp-absent-host \
 	"$send udp 198.18.1.99 9999 --sport 40003 --wait 5" \
 	"$send udp 2001:db8:1::99 9999 --sport 40003 --wait 5"
