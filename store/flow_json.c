@@ -151,8 +151,8 @@ flow_json(const struct store_flow *f)
 	json_object_set_new(o, "syn_span_us", int_or_null(tcp_syn,
 	    f->syn_span_us));
 	json_object_set_new(o, "end", str_or_null(flow_end_name(f->end)));
-	json_object_set_new(o, "end_by", f->end ? json_string(side_name(
-	    f->end_by)) : json_null());
+	json_object_set_new(o, "end_by", f->end && f->end != END_OPEN ?
+	    json_string(side_name(f->end_by)) : json_null());
 	json_object_set_new(o, "rst_ttl", int_or_null(f->rst_ttl, f->rst_ttl));
 	json_object_set_new(o, "dst_ttl", int_or_null(f->dst_ttl, f->dst_ttl));
 	json_object_set_new(o, "rst_from", str_or_null(rst_from_name(f)));

@@ -472,10 +472,10 @@ bind_flow(sqlite3_stmt *st, const struct store_flow *f, int64_t run_id,
 		if (f->syns > 0)
 			sqlite3_bind_int64(st, 17, f->syn_span_us);
 	}
-	if (f->end != 0) {
+	if (f->end != END_NONE)
 		sqlite3_bind_int(st, 18, f->end);
+	if (f->end != END_NONE && f->end != END_OPEN)
 		sqlite3_bind_int(st, 19, f->end_by);
-	}
 	if (f->rst_ttl != 0)
 		sqlite3_bind_int(st, 20, f->rst_ttl);
 	if (f->dst_ttl != 0)

@@ -237,7 +237,7 @@ def exact():
     """Matching an ICMP error to the very packet it quotes: round trip,
     hops, a quote that matches no captured packet, a quote whose source NAT
     rewrote and did not restore, an ambiguous one, identical IPv6 packets,
-    and TCP resets told apart by their TTL."""
+    TCP resets told apart by their TTL, a timeout and an open connection."""
     R3 = "198.18.3.1"       # a router three hops past the capture point
     f = []
     # (a) host unreachable from a router 3 hops on: it quotes TTL 61.
@@ -309,6 +309,14 @@ def exact():
     for t in (3.6, 3.8, 4.2, 5.0):
         f.append((t, eth(IP(src=C4, dst=S4) / TCP(sport=45009, dport=22, flags="PA",
                                                    seq=100, ack=500) / Raw(b"z" * 10))))
+    # (j) a connection still open when the capture ends.
+    f.append((5.100, eth(IP(src=C4, dst=S4) / TCP(sport=45010, dport=22, flags="S", seq=9))))
+    f.append((5.101, eth(IP(src=S4, dst=C4, ttl=57) / TCP(sport=22, dport=45010, flags="SA",
+                                                          seq=19, ack=10), MAC_R, MAC_C)))
+    f.append((5.102, eth(IP(src=C4, dst=S4) / TCP(sport=45010, dport=22, flags="PA",
+                                                   seq=10, ack=20) / Raw(b"ls\n"))))
+    f.append((5.103, eth(IP(src=S4, dst=C4, ttl=57) / TCP(sport=22, dport=45010, flags="PA",
+                                                          seq=20, ack=13) / Raw(b"ok\n"), MAC_R, MAC_C)))
     f.sort(key=lambda x: x[0])
     write_timed("exact.pcap", 1, f)
 

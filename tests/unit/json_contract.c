@@ -182,7 +182,7 @@ check(const struct store_flow *f, void *arg)
 	    (long long)f->syns - 1) &&
 	    int_or_null(json_object_get(o, "syn_span_us"), syn, f->syn_span_us) &&
 	    f->end <= 4 && str_or_null(json_object_get(o, "end"), ends[f->end]) &&
-	    str_or_null(json_object_get(o, "end_by"), f->end == 0 ? NULL :
+	    str_or_null(json_object_get(o, "end_by"), f->end <= 1 ? NULL :
 	    f->end_by ? "destination" : "source") &&
 	    int_or_null(json_object_get(o, "rst_ttl"), f->rst_ttl, f->rst_ttl) &&
 	    int_or_null(json_object_get(o, "dst_ttl"), f->dst_ttl, f->dst_ttl) &&
