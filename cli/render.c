@@ -58,8 +58,19 @@ errors_line(const struct store_flow *f, char *buf, size_t len)
 
 	buf[0] = '\0';
 	if (f->nerrors == 0 && f->state == STATE_REFUSED && f->proto == 6) {
-		snprintf(buf, len, "the destination answered the SYN with a "
-		    "reset (RST)");
+		switch (rst_origin(f->rst_ttl, f->dst_ttl)) {
+		case RST_DESTINATION:
+			snprintf(buf, len, "the destination answered the SYN "
+			    "with a reset (RST)");
+			break;
+		case RST_ON_PATH:
+			snprintf(buf, len, "a reset (RST) forged on the way "
+			    "answered the SYN (TTL %u; the destination's %u)",
+			    f->rst_ttl, f->dst_ttl);
+			break;
+		default:
+			snprintf(buf, len, "a reset (RST) answered the SYN");
+		}
 		return;
 	}
 	for (size_t i = 0; i < f->nerrors && n < len; i++) {
@@ -72,6 +83,30 @@ errors_line(const struct store_flow *f, char *buf, size_t len)
 		n += (size_t)snprintf(buf + n, len - n, "%s%s%s x%u from %s %s",
 		    i ? "; " : "", icmp_error_text(e->family, e->type, e->code),
 		    mtu, e->count, reporter_role(f, e), rep);
+	}
+	if (n < len && f->nerrors > 0 && f->pkts_errored > 0 &&
+	    f->pkts_errored < f->pkts_sent && f->state < STATE_ANSWERED)
+		n += (size_t)snprintf(buf + n, len - n, " (for %llu of %llu "
+		    "sent: rate-limited)", (unsigned long long)f->pkts_errored,
+		    (unsigned long long)f->pkts_sent);
+	if (n < len && f->end != END_NONE) {
+		const char *by = f->end_by ? "the destination" : "the source";
+		char what[96];
+		switch (f->end) {
+		case END_FIN:
+			snprintf(what, sizeof(what), "closed by %s (FIN)", by);
+			break;
+		case END_RST:
+			snprintf(what, sizeof(what), "reset by %s (RST)", by);
+			break;
+		case END_TIMEOUT:
+			snprintf(what, sizeof(what), "%s stopped answering "
+			    "(retransmissions)", by);
+			break;
+		default:
+			snprintf(what, sizeof(what), "still open");
+		}
+		snprintf(buf + n, len - n, "%s%s", n ? "; " : "", what);
 	}
 }
 
