@@ -231,8 +231,13 @@ static void
 tcp_track(struct analyzer *a, struct flow *f, const struct decoded *d,
     int back, int64_t ts_us, uint32_t ifid)
 {
-	struct flow_tcp *t = &f->t;
+	struct flow_tcp *t = flow_tcp_get(a->flows, f);
 	uint8_t flags = d->tcp_flags;
+
+	if (t == NULL) {
+		a->st.nomem++;
+		return;
+	}
 	uint8_t synack = flags & (TCP_SYN | TCP_ACK);
 
 	if (flags & TCP_FIN)
@@ -462,8 +467,10 @@ analyzer_flow_state(const struct flow_table *ft, const struct flow *f)
 }
 
 int
-analyzer_flow_end(const struct flow *f, int state)
+analyzer_flow_end(const struct flow_table *ft, const struct flow *f,
+    int state)
 {
+	const struct flow_tcp *t = flow_tcp_find(ft, f);
 	/*
 	 * Established: the SYN was answered, or the capture began after it
 	 * and the other side speaks. An ICMP error does not end a TCP
@@ -472,37 +479,41 @@ analyzer_flow_end(const struct flow *f, int state)
 	int established = (f->tcp & FT_TCP_SYNACK) || (f->pkts[1] > 0 &&
 	    !(f->tcp & FT_TCP_RST_SYN) && !(f->tcp & FT_TCP_SYN));
 
-	if (f->key.proto != PROTO_TCP || state == STATE_REFUSED ||
-	    !established)
+	if (t == NULL || state == STATE_REFUSED || !established)
 		return END_NONE;
 	/*
 	 * Retransmissions with no answer after them end it, whatever came
 	 * before: a FIN that was never answered is no orderly close. One
 	 * retransmission may be a loss; two are not.
 	 */
-	if (f->t.tail_rexmit >= 2)
+	if (t->tail_rexmit >= 2)
 		return END_TIMEOUT;
-	if (f->t.close != 0)
-		return f->t.close;
+	if (t->close != 0)
+		return t->close;
 	return END_OPEN;
 }
 
 int
-analyzer_flow_end_by(const struct flow *f, int end)
+analyzer_flow_end_by(const struct flow_table *ft, const struct flow *f,
+    int end)
 {
+	const struct flow_tcp *t = flow_tcp_find(ft, f);
+
+	if (t == NULL)
+		return 0;
 	if (end == END_TIMEOUT)
-		return !f->t.tail_side;	/* the side that went silent */
-	return f->t.close_by;
+		return !t->tail_side;	/* the side that went silent */
+	return t->close_by;
 }
 
 uint8_t
-analyzer_dst_ttl(const struct analyzer *a, const struct flow *f)
+analyzer_dst_ttl(struct analyzer *a, const struct flow *f)
 {
+	const struct flow_tcp *t = flow_tcp_find(a->flows, f);
 	uint8_t ttl;
 
-	if (f->t.rst_ttl == 0)
+	if (t == NULL || t->rst_ttl == 0)
 		return 0;
-	ttl = host_ttl_find(a, f->key.family, flow_dst_addr(f),
-	    f->t.rst_iface);
-	return ttl ? ttl : f->t.dst_ttl;
+	ttl = host_ttl_find(a, f->key.family, flow_dst_addr(f), t->rst_iface);
+	return ttl ? ttl : t->dst_ttl;
 }

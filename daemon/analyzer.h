@@ -54,9 +54,11 @@ struct flow_table *analyzer_flows(struct analyzer *);
 /* The state of a flow, from its errors and its packets. */
 int analyzer_flow_state(const struct flow_table *, const struct flow *);
 /* How an answered TCP flow ended (enum flow_end), and by which side. */
-int analyzer_flow_end(const struct flow *, int state);
-int analyzer_flow_end_by(const struct flow *, int end);
+int analyzer_flow_end(const struct flow_table *, const struct flow *,
+    int state);
+int analyzer_flow_end_by(const struct flow_table *, const struct flow *,
+    int end);
 /* The TTL the destination's own packets arrive with where its RST was seen. */
-uint8_t analyzer_dst_ttl(const struct analyzer *, const struct flow *);
+uint8_t analyzer_dst_ttl(struct analyzer *, const struct flow *);
 
 #endif

@@ -19,6 +19,9 @@ struct flow_table {
 	struct flow_error	*errs;
 	uint32_t		 nerrs, errcap;
 	uint32_t		 free_errs;	/* free list through .next */
+	struct flow_tcp		*tcps;
+	uint32_t		 ntcps, tcpcap;
+	uint32_t		 free_tcps;	/* free list through .next_free */
 };
 
 struct flow_table *
@@ -35,6 +38,7 @@ flow_table_new(void)
 	}
 	ft->mask = INITIAL_SLOTS - 1;
 	ft->free_errs = FLOW_ERR_NONE;
+	ft->free_tcps = FLOW_TCP_NONE;
 	return ft;
 }
 
@@ -45,6 +49,7 @@ flow_table_free(struct flow_table *ft)
 		return;
 	free(ft->slots);
 	free(ft->errs);
+	free(ft->tcps);
 	free(ft);
 }
 
@@ -137,6 +142,7 @@ flow_table_get(struct flow_table *ft, const struct flow_key *k, int from_a,
 		f->hash = h;
 		f->src_is_a = (uint8_t)from_a;
 		f->err_head = FLOW_ERR_NONE;
+		f->tcp_idx = FLOW_TCP_NONE;
 		ft->count++;
 		*created = 1;
 		return f;
@@ -247,6 +253,10 @@ flow_table_remove(struct flow_table *ft, struct flow *f)
 		ft->free_errs = e;
 		e = next;
 	}
+	if (f->tcp_idx != FLOW_TCP_NONE) {
+		ft->tcps[f->tcp_idx].next_free = ft->free_tcps;
+		ft->free_tcps = f->tcp_idx;
+	}
 	/* shift back every entry that probed past the hole */
 	for (;;) {
 		j = (j + 1) & ft->mask;
@@ -262,6 +272,41 @@ flow_table_remove(struct flow_table *ft, struct flow *f)
 	}
 	memset(&ft->slots[i], 0, sizeof(ft->slots[i]));
 	ft->count--;
+}
+
+struct flow_tcp *
+flow_tcp_get(struct flow_table *ft, struct flow *f)
+{
+	uint32_t i;
+
+	if (f->tcp_idx != FLOW_TCP_NONE)
+		return &ft->tcps[f->tcp_idx];
+	if (ft->free_tcps != FLOW_TCP_NONE) {
+		i = ft->free_tcps;
+		ft->free_tcps = ft->tcps[i].next_free;
+	} else {
+		if (ft->ntcps == ft->tcpcap) {
+			uint32_t ncap = ft->tcpcap ? ft->tcpcap * 2 : 256;
+			struct flow_tcp *n;
+			if (ncap <= ft->tcpcap || ncap == FLOW_TCP_NONE)
+				return NULL;
+			n = realloc(ft->tcps, (size_t)ncap * sizeof(*n));
+			if (n == NULL)
+				return NULL;
+			ft->tcps = n;
+			ft->tcpcap = ncap;
+		}
+		i = ft->ntcps++;
+	}
+	memset(&ft->tcps[i], 0, sizeof(ft->tcps[i]));
+	f->tcp_idx = i;
+	return &ft->tcps[i];
+}
+
+const struct flow_tcp *
+flow_tcp_find(const struct flow_table *ft, const struct flow *f)
+{
+	return f->tcp_idx == FLOW_TCP_NONE ? NULL : &ft->tcps[f->tcp_idx];
 }
 
 size_t

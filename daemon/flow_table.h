@@ -46,6 +46,7 @@ enum {
  */
 struct flow_tcp {
 	int64_t		syn_first_us, syn_last_us;
+	uint32_t	next_free;	/* in the table's free list */
 	uint32_t	seq_end[2];
 	uint32_t	rst_iface;	/* where the reset was seen */
 	uint16_t	syns;
@@ -73,13 +74,15 @@ struct flow {
 	uint64_t	bytes[2];
 	int64_t		db_id;		/* its row once written, else 0 */
 	uint32_t	err_head;	/* FLOW_ERR_NONE: no error */
+	uint32_t	tcp_idx;	/* FLOW_TCP_NONE: no TCP state */
 	uint32_t	pkts_errored;	/* packets an ICMP error quoted */
 	uint8_t		src_is_a;	/* which key side sent first */
 	uint8_t		tcp;		/* FT_TCP_* */
 	uint8_t		dirty;		/* changed since last written */
 	uint8_t		ttl[2];		/* latest TTL each way */
-	struct flow_tcp	t;
 };
+
+#define FLOW_TCP_NONE	UINT32_MAX
 
 struct flow_table;
 
@@ -116,6 +119,16 @@ const struct flow_error *flow_error_first(const struct flow_table *,
     const struct flow *);
 const struct flow_error *flow_error_next(const struct flow_table *,
     const struct flow_error *);
+
+/*
+ * The TCP state of a flow, kept in a pool beside the table so that other
+ * flows do not pay for it: _get creates it (NULL when memory runs out),
+ * _find returns NULL when there is none. Pointers stay valid until the
+ * next _get.
+ */
+struct flow_tcp *flow_tcp_get(struct flow_table *, struct flow *);
+const struct flow_tcp *flow_tcp_find(const struct flow_table *,
+    const struct flow *);
 
 size_t flow_table_count(const struct flow_table *);
 

@@ -54,12 +54,13 @@ writer_flow_to_store(struct analyzer *a, const struct flow *f,
 	sf->bytes_back = f->bytes[1];
 	sf->state = (uint8_t)analyzer_flow_state(ft, f);
 	sf->pkts_errored = f->pkts_errored;
-	if (k->proto == PROTO_TCP) {
-		sf->syns = f->t.syns;
-		sf->syn_span_us = f->t.syn_last_us - f->t.syn_first_us;
-		sf->end = (uint8_t)analyzer_flow_end(f, sf->state);
-		sf->end_by = (uint8_t)analyzer_flow_end_by(f, sf->end);
-		sf->rst_ttl = f->t.rst_ttl;
+	const struct flow_tcp *t = flow_tcp_find(ft, f);
+	if (t != NULL) {
+		sf->syns = t->syns;
+		sf->syn_span_us = t->syn_last_us - t->syn_first_us;
+		sf->end = (uint8_t)analyzer_flow_end(ft, f, sf->state);
+		sf->end_by = (uint8_t)analyzer_flow_end_by(ft, f, sf->end);
+		sf->rst_ttl = t->rst_ttl;
 		sf->dst_ttl = analyzer_dst_ttl(a, f);
 	}
 	for (const struct flow_error *e = flow_error_first(ft, f); e != NULL;
