@@ -240,20 +240,23 @@ def exact():
     TCP resets told apart by their TTL, a timeout and an open connection."""
     R3 = "198.18.3.1"       # a router three hops past the capture point
     f = []
+
+    def quoted(pkt, **change):
+        """The first 28 bytes of pkt as a reporter quotes it, changed."""
+        q = IP(bytes(pkt))
+        for k, v in change.items():
+            setattr(q, k, v)
+        del q.chksum
+        return bytes(q)[:28]
+
     # (a) host unreachable from a router 3 hops on: it quotes TTL 61.
     a = IP(src=C4, dst=S4, id=1000, ttl=64) / UDP(sport=45001, dport=53) / Raw(b"a" * 20)
-    qa = IP(bytes(a))
-    qa.ttl = 61
-    del qa.chksum
     f += [(0.0, eth(a)), (0.020, eth(IP(src=R3, dst=C4) / ICMP(type=3, code=1) /
-                                      bytes(qa)[:28], MAC_R, MAC_C))]
+                                      quoted(a, ttl=61), MAC_R, MAC_C))]
     # (b) port unreachable quoting a datagram that was not captured (ID 2999).
     b = IP(src=C4, dst=S4, id=2000) / UDP(sport=45002, dport=53) / Raw(b"b" * 20)
-    qb = IP(bytes(b))
-    qb.id = 2999
-    del qb.chksum
     f += [(0.100, eth(b)), (0.101, eth(IP(src=S4, dst=C4) / ICMP(type=3, code=3) /
-                                       bytes(qb)[:28], MAC_R, MAC_C))]
+                                       quoted(b, id=2999), MAC_R, MAC_C))]
     # (c) the quote names the NAT's outside address and port: same ID,
     # length and destination, one source sent it: matched, rewritten.
     c = IP(src=C4, dst=S4, id=3000) / UDP(sport=45003, dport=53) / Raw(b"c" * 20)
@@ -277,11 +280,8 @@ def exact():
                            bytes(e), MAC_R, MAC_C)))
     # (f) TTL 3 runs out three hops on.
     g = IP(src=C4, dst=S4, id=6000, ttl=3) / UDP(sport=45006, dport=53) / Raw(b"f" * 20)
-    qg = IP(bytes(g))
-    qg.ttl = 1
-    del qg.chksum
     f += [(3.100, eth(g)), (3.103, eth(IP(src=R3, dst=C4) / ICMP(type=11, code=0) /
-                                       bytes(qg)[:28], MAC_R, MAC_C))]
+                                       quoted(g, ttl=1), MAC_R, MAC_C))]
     # (g) a SYN refused by a reset from a host never heard otherwise.
     syn = IP(src=C4, dst="198.18.1.50", ttl=64) / TCP(sport=45007, dport=443, flags="S", seq=1)
     rst = IP(src="198.18.1.50", dst=C4, ttl=64) / TCP(sport=443, dport=45007, flags="RA", ack=2)

@@ -93,16 +93,22 @@ def echo(a):
             s.sendto(data, peer)
 
 
-def listen(a):
+def tcp_listeners(port):
+    """Listening sockets on the wildcard address of both families."""
     socks = []
     for fam, any_addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
         s = socket.socket(fam, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if fam == socket.AF_INET6:
             s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        s.bind((any_addr, a.port))
+        s.bind((any_addr, port))
         s.listen(8)
         socks.append(s)
+    return socks
+
+
+def listen(a):
+    socks = tcp_listeners(a.port)
     while True:
         r, _, _ = select.select(socks, [], [])
         for s in r:
@@ -117,15 +123,7 @@ def listen(a):
 
 
 def serve(a):
-    socks = []
-    for fam, any_addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
-        s = socket.socket(fam, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if fam == socket.AF_INET6:
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        s.bind((any_addr, a.port))
-        s.listen(8)
-        socks.append(s)
+    socks = tcp_listeners(a.port)
     conns = []
     while True:
         r, _, _ = select.select(socks + ([] if a.noread else conns), [], [])
