@@ -96,14 +96,19 @@ summary(const struct analyzer_stats *st, size_t flows, double secs)
 		snprintf(noquote, sizeof(noquote), ", %llu %s too short to "
 		    "name a flow", (unsigned long long)st->errors_no_quote,
 		    plural(st->errors_no_quote, "error", "errors"));
+	char exact[96] = "";
+	if (st->errors_exact > 0)
+		snprintf(exact, sizeof(exact), " (%llu to the very packet "
+		    "quoted%s)", (unsigned long long)st->errors_exact,
+		    st->errors_altered > 0 ? ", some after NAT" : "");
 	fprintf(stderr, "udpflowd: %llu packets read, %llu decoded, "
-	    "%llu malformed%s, %zu %s, %llu %s matched, "
+	    "%llu malformed%s, %zu %s, %llu %s matched%s, "
 	    "%llu %s whose flow was never seen%s, %.2f s\n",
 	    (unsigned long long)st->packets, (unsigned long long)st->decoded,
 	    (unsigned long long)malformed, why, flows,
 	    plural(flows, "flow", "flows"),
 	    (unsigned long long)st->errors_matched,
-	    plural(st->errors_matched, "error", "errors"),
+	    plural(st->errors_matched, "error", "errors"), exact,
 	    (unsigned long long)st->errors_unseen,
 	    plural(st->errors_unseen, "error", "errors"), noquote, secs);
 }
