@@ -313,6 +313,12 @@ check_version(struct store *s)
 		    "create it with udpflowd", s->path);
 		return -1;
 	}
+	if (version < STORE_SCHEMA_VERSION) {
+		set_err(s, "%s: schema version %d is older than this udpflows "
+		    "reads (%d); udpflowd upgrades it when it next writes to it",
+		    s->path, version, STORE_SCHEMA_VERSION);
+		return -1;
+	}
 	if (version != STORE_SCHEMA_VERSION) {
 		set_err(s, "%s: schema version %d, this udpflows reads "
 		    "version %d", s->path, version, STORE_SCHEMA_VERSION);
