@@ -295,7 +295,7 @@ render_json(const struct store_flow *f)
 
 	if (j == NULL)
 		errx(2, "out of memory");
-	if (json_dumpf(j, stdout, JSON_COMPACT) != 0 || putchar('\n') == EOF)
+	if (json_line_write(j, stdout) != 0)
 		err(2, "stdout");
 	json_decref(j);
 }

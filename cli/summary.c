@@ -160,7 +160,7 @@ print_json(const struct group *g)
 	json_object_set_new(o, "first", json_string(t));
 	time_iso(g->last_us, t, sizeof(t));
 	json_object_set_new(o, "last", json_string(t));
-	if (json_dumpf(o, stdout, JSON_COMPACT) != 0 || putchar('\n') == EOF)
+	if (json_line_write(o, stdout) != 0)
 		err(2, "stdout");
 	json_decref(o);
 }

@@ -410,8 +410,7 @@ on_stats(const struct store_stats_row *r, void *arg)
 			json_object_set_new(why, r->why[i],
 			    json_integer((json_int_t)r->why_count[i]));
 		json_object_set_new(o, "malformed_by_reason", why);
-		if (json_dumpf(o, stdout, JSON_COMPACT) != 0 ||
-		    putchar('\n') == EOF)
+		if (json_line_write(o, stdout) != 0)
 			err(2, "stdout");
 		json_decref(o);
 		return 0;

@@ -284,8 +284,7 @@ flush(struct live *l, int64_t now, int64_t evict_before, int all)
 		f->db_id = c.put[i].id;
 		f->dirty = 0;
 		if (c.put[i].line != NULL &&
-		    (json_dumpf(c.put[i].line, l->ndjson, JSON_COMPACT) != 0 ||
-		    fputc('\n', l->ndjson) == EOF))
+		    json_line_write(c.put[i].line, l->ndjson) != 0)
 			log_warn("%s", l->o->ndjson);
 	}
 	if (l->ndjson != NULL && fflush(l->ndjson) != 0)

@@ -1,11 +1,29 @@
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #include "store/flow_json.h"
 #include "store/flowstate.h"
+
+int
+json_line_write(const json_t *j, FILE *out)
+{
+	char *line = json_dumps(j, JSON_COMPACT);
+	size_t n;
+	int rc = 0;
+
+	if (line == NULL)
+		return -1;
+	n = strlen(line);
+	line[n] = '\n';	/* over the terminator: written by length */
+	if (fwrite(line, 1, n + 1, out) != n + 1)
+		rc = -1;
+	free(line);
+	return rc;
+}
 
 void
 time_iso(int64_t us, char *buf, size_t len)

@@ -14,10 +14,18 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "store/store.h"
 
 json_t *flow_json(const struct store_flow *);
+
+/*
+ * One compact JSON value and a newline, in one write: jansson's
+ * json_dumpf writes token by token, each through stdio's lock, which
+ * costs more than building the line. -1 on a write error or ENOMEM.
+ */
+int json_line_write(const json_t *, FILE *);
 
 /* Who sent an error: the flow's destination, its source, or a router. */
 enum error_role { ROLE_ROUTER, ROLE_DESTINATION, ROLE_SOURCE };
