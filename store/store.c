@@ -100,10 +100,19 @@ static const char *const migrations[] = {
 	"ALTER TABLE errors ADD COLUMN rtt_us INTEGER;"
 	"ALTER TABLE errors ADD COLUMN sent_ttl INTEGER;"
 	"ALTER TABLE errors ADD COLUMN quoted_ttl INTEGER;",
+	/*
+	 * 4 -> 5: most flows are answered, and nobody asks for answered
+	 * flows by state without a time: the state index leaves them out
+	 * (a fifth of the database's size per flow).
+	 */
+	"DROP INDEX flows_state_last;"
+	"CREATE INDEX flows_state_last ON flows(state, last_us)"
+	"  WHERE state != 10;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
     STORE_SCHEMA_VERSION, "one migration per schema version");
+_Static_assert(STATE_ANSWERED == 10, "the partial index names answered as 10");
 
 enum stmt {
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
@@ -957,10 +966,16 @@ store_query_flows(struct store *s, const struct store_query *q,
 	    " pkts_errored, syns, syn_span_us, tcp_end, end_by, rst_ttl, dst_ttl"
 	    " FROM flows WHERE 1");
 	if (nstates > 0) {
+		int answered = 0;
 		sql_add(&b, " AND state IN (?");
 		for (size_t i = 1; i < nstates; i++)
 			sql_add(&b, ",?");
 		sql_add(&b, ")");
+		for (size_t i = 0; i < nstates; i++)
+			answered |= q->states[i] == STATE_ANSWERED;
+		/* the term that lets SQLite use the partial state index */
+		if (!answered)
+			sql_add(&b, " AND state != 10");
 	}
 	if (q->host.lo != NULL)
 		sql_range(&b, P_HOST_LO, 1, NULL);
