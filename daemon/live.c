@@ -165,13 +165,10 @@ on_packet(u_char *arg, const struct pcap_pkthdr *hdr, const u_char *data)
 static int64_t
 idle_timeout(const struct live_opts *o, const struct flow *f)
 {
-	if (f->key.proto != 6)
-		return o->udp_timeout_us;
-	if ((f->tcp & FT_TCP_RST) ||
-	    (f->tcp & (FT_TCP_FIN_SRC | FT_TCP_FIN_DST)) ==
-	    (FT_TCP_FIN_SRC | FT_TCP_FIN_DST))
-		return o->closed_timeout_us;
-	return o->tcp_timeout_us;
+	const struct writer_expiry ex = { o->udp_timeout_us, o->tcp_timeout_us,
+	    o->closed_timeout_us };
+
+	return writer_idle_timeout(&ex, f);
 }
 
 struct pending {

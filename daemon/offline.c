@@ -109,7 +109,8 @@ open_error(struct offline_input *in, const char *msg)
 }
 
 int
-offline_read(struct analyzer *a, struct offline_input *in, int show_progress)
+offline_read(struct analyzer *a, struct offline_input *in, int show_progress,
+    const struct offline_tick *tick)
 {
 	char errbuf[PCAP_ERRBUF_SIZE];
 	struct digest dg = { 0x6a09e667f3bcc908ull, 0xbb67ae8584caa73bull };
@@ -154,8 +155,17 @@ offline_read(struct analyzer *a, struct offline_input *in, int show_progress)
 	/* pcapng says major version 1, classic pcap 2. */
 	classic = pcap_major_version(p) == 2;
 
+	int64_t next_tick = INT64_MIN;
+	int stopped = 0;
 	while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
 		int64_t ts = (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
+		if (tick != NULL && ts >= next_tick) {
+			if (next_tick != INT64_MIN && tick->fn(tick->arg, ts)) {
+				stopped = 1;
+				break;
+			}
+			next_tick = ts + 1000000;
+		}
 		analyzer_packet(a, linktype, data, h->caplen, ts);
 		digest_packet(&dg, h, data);
 		record_at += PCAP_RECORD_HEADER + h->caplen;
@@ -176,5 +186,5 @@ offline_read(struct analyzer *a, struct offline_input *in, int show_progress)
 	snprintf(in->digest, sizeof(in->digest), "%016llx%016llx",
 	    (unsigned long long)dg.h1, (unsigned long long)dg.h2);
 	pcap_close(p);			/* closes fp, stdin included */
-	return rc == PCAP_ERROR ? -1 : 0;
+	return rc == PCAP_ERROR || stopped ? -1 : 0;
 }

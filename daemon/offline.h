@@ -16,10 +16,21 @@ struct offline_input {
 };
 
 /*
+ * Called each time packet time passes a second, with that time, so that
+ * idle flows can be written out as the capture is read; non-zero stops
+ * the read (offline_read then returns -1 with in->err empty).
+ */
+struct offline_tick {
+	int	(*fn)(void *arg, int64_t ts_us);
+	void	*arg;
+};
+
+/*
  * Feed every packet of one capture to the analyzer. Returns -1 with in->err
  * set when the file cannot be read to its end; what was read before the bad
  * spot stays in the analyzer.
  */
-int offline_read(struct analyzer *, struct offline_input *, int show_progress);
+int offline_read(struct analyzer *, struct offline_input *, int show_progress,
+    const struct offline_tick *);
 
 #endif

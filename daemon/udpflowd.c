@@ -28,6 +28,7 @@ usage(FILE *to, int status)
 {
 	fprintf(to,
 "usage: udpflowd -r FILE [-r FILE ...] [-d DATABASE] [-q]\n"
+"                [--udp-timeout S] [--tcp-timeout S]\n"
 "       udpflowd -i IFACE [-i IFACE ...] [-d DATABASE] [-F] [-Z USER]\n"
 "                [-P PIDFILE] [-f EXPR] [-B MB] [--max-flows N]\n"
 "                [--udp-timeout S] [--tcp-timeout S] [--flush S]\n"
@@ -76,7 +77,8 @@ plural(uint64_t n, const char *one, const char *many)
 }
 
 static void
-summary(const struct analyzer_stats *st, size_t flows, double secs)
+summary(const struct analyzer_stats *st, size_t flows, size_t peak,
+    double secs)
 {
 	char why[512] = "";
 	size_t len = 0;
@@ -103,34 +105,69 @@ summary(const struct analyzer_stats *st, size_t flows, double secs)
 		    st->errors_altered > 0 ? ", some after NAT" : "");
 	fprintf(stderr, "udpflowd: %llu packets read, %llu decoded, "
 	    "%llu malformed%s, %zu %s, %llu %s matched%s, "
-	    "%llu %s whose flow was never seen%s, %.2f s\n",
+	    "%llu %s whose flow was never seen%s, at most %zu %s in memory, "
+	    "%.2f s\n",
 	    (unsigned long long)st->packets, (unsigned long long)st->decoded,
 	    (unsigned long long)malformed, why, flows,
 	    plural(flows, "flow", "flows"),
 	    (unsigned long long)st->errors_matched,
 	    plural(st->errors_matched, "error", "errors"), exact,
 	    (unsigned long long)st->errors_unseen,
-	    plural(st->errors_unseen, "error", "errors"), noquote, secs);
+	    plural(st->errors_unseen, "error", "errors"), noquote, peak,
+	    plural(peak, "flow", "flows"), secs);
 }
 
-/* Store the analysis as one run; 0 when it is safely committed. */
+/*
+ * An offline run is one transaction, begun before the first packet: flows
+ * idle past their timeout (by packet time) are written as the capture is
+ * read and leave memory, the rest at the end. A reader sees the run whole
+ * or not at all.
+ */
+struct expiring {
+	struct store		*db;
+	struct analyzer		*a;
+	struct writer_expiry	 ex;
+	size_t			 written;
+	size_t			 peak;		/* flows in memory at most */
+	int			 failed;
+};
+
 static int
-store_analysis(struct store *db, struct analyzer *a,
-    struct offline_input *inputs, int ninputs, int quiet, const char *dbpath)
+expire_tick(void *arg, int64_t ts_us)
 {
+	struct expiring *e = arg;
+	size_t n, now = flow_table_count(analyzer_flows(e->a));
+
+	if (now > e->peak)
+		e->peak = now;
+	if (writer_expire(e->db, e->a, ts_us, &e->ex, &n) != 0) {
+		e->failed = 1;
+		return 1;
+	}
+	e->written += n;
+	return 0;
+}
+
+/* Finish the run begun before reading; 0 when it is safely committed. */
+static int
+store_analysis(struct expiring *e, struct offline_input *inputs, int ninputs,
+    int quiet, const char *dbpath)
+{
+	struct store *db = e->db;
+	struct analyzer *a = e->a;
 	const struct analyzer_stats *st = analyzer_stats(a);
 	struct store_run_stats rs = {
 		.packets = st->packets,
 		.decoded = st->decoded,
 		.malformed = analyzer_malformed_total(st),
-		.flows = flow_table_count(analyzer_flows(a)),
+		.flows = e->written + flow_table_count(analyzer_flows(a)),
 		.errors_matched = st->errors_matched,
 		.errors_unseen = st->errors_unseen,
 	};
 	int replaced;
 
-	if (store_run_begin(db, "offline") != 0)
-		return -1;
+	if (e->failed)
+		goto fail;
 	for (int i = 0; i < ninputs; i++) {
 		struct store_input si = {
 			.name = inputs[i].name,
@@ -291,12 +328,19 @@ main(int argc, char *argv[])
 	struct analyzer *a = analyzer_new();
 	if (a == NULL)
 		errx(1, "out of memory");
+	struct expiring exp = { .db = db, .a = a, .ex = { lo.udp_timeout_us,
+	    lo.tcp_timeout_us, lo.closed_timeout_us } };
+	struct offline_tick tick = { expire_tick, &exp };
+	if (store_run_begin(db, "offline") != 0)
+		errx(1, "%s", store_errmsg(db));
 
 	int show_progress = !quiet && isatty(STDERR_FILENO);
 	double started = mono_seconds();
 	int nread = 0;
 	for (; nread < ninputs; nread++) {
-		if (offline_read(a, &inputs[nread], show_progress) != 0) {
+		if (offline_read(a, &inputs[nread], show_progress, &tick) != 0) {
+			if (exp.failed)
+				break;		/* the database said why */
 			warnx("%s", inputs[nread].err);
 			status = 1;
 			/* keep what the bad file gave before its bad spot */
@@ -306,8 +350,11 @@ main(int argc, char *argv[])
 		}
 	}
 
-	size_t nflows = flow_table_count(analyzer_flows(a));
-	if (store_analysis(db, a, inputs, nread, quiet, dbpath) != 0) {
+	size_t left = flow_table_count(analyzer_flows(a));
+	size_t nflows = exp.written + left;
+	if (left > exp.peak)
+		exp.peak = left;
+	if (store_analysis(&exp, inputs, nread, quiet, dbpath) != 0) {
 		warnx("%s", store_errmsg(db));
 		warnx("%s: nothing was stored", dbpath);
 		status = 1;
@@ -331,7 +378,8 @@ main(int argc, char *argv[])
 		    (unsigned long long)np, plural(np, "packet", "packets"));
 	}
 	if (!quiet)
-		summary(analyzer_stats(a), nflows, mono_seconds() - started);
+		summary(analyzer_stats(a), nflows, exp.peak,
+		    mono_seconds() - started);
 	analyzer_free(a);
 	store_close(db);
 	return status;

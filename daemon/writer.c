@@ -81,29 +81,110 @@ writer_flow_to_store(struct analyzer *a, const struct flow *f,
 	return 0;
 }
 
+int64_t
+writer_idle_timeout(const struct writer_expiry *ex, const struct flow *f)
+{
+	if (f->key.proto != PROTO_TCP)
+		return ex->udp_us;
+	if ((f->tcp & FT_TCP_RST) ||
+	    (f->tcp & (FT_TCP_FIN_SRC | FT_TCP_FIN_DST)) ==
+	    (FT_TCP_FIN_SRC | FT_TCP_FIN_DST))
+		return ex->closed_us;
+	return ex->tcp_us;
+}
+
+struct idle {
+	struct flow		**v;
+	size_t			  n, cap;
+	int64_t			  now;
+	const struct writer_expiry *ex;
+	int			  nomem;
+};
+
+static int
+collect_idle(struct flow *f, void *arg)
+{
+	struct idle *c = arg;
+
+	if (c->now - f->last_us <= writer_idle_timeout(c->ex, f))
+		return 0;
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 1024;
+		struct flow **nv = realloc(c->v, ncap * sizeof(*nv));
+		if (nv == NULL) {
+			c->nomem = 1;
+			return 1;
+		}
+		c->v = nv;
+		c->cap = ncap;
+	}
+	c->v[c->n++] = f;
+	return 0;
+}
+
+static int
+write_sorted(struct store *s, struct analyzer *a, struct flow **v, size_t n)
+{
+	struct store_error *errs = NULL;
+	size_t errcap = 0;
+	int rc = 0;
+
+	qsort(v, n, sizeof(*v), by_first_seen);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct store_flow sf;
+		rc = writer_flow_to_store(a, v[i], &sf, &errs, &errcap);
+		if (rc == 0)
+			rc = store_run_flow(s, &sf);
+	}
+	free(errs);
+	return rc;
+}
+
+int
+writer_expire(struct store *s, struct analyzer *a, int64_t now_us,
+    const struct writer_expiry *ex, size_t *n)
+{
+	struct flow_table *ft = analyzer_flows(a);
+	struct idle c = { .now = now_us, .ex = ex };
+	struct flow_key *keys;
+	int rc = -1;
+
+	*n = 0;
+	flow_table_foreach(ft, collect_idle, &c);
+	if (c.nomem || (keys = calloc(c.n ? c.n : 1, sizeof(*keys))) == NULL) {
+		free(c.v);
+		return -1;
+	}
+	if (write_sorted(s, a, c.v, c.n) == 0) {
+		/* removing moves entries: find each again by its key */
+		for (size_t i = 0; i < c.n; i++)
+			keys[i] = c.v[i]->key;
+		for (size_t i = 0; i < c.n; i++) {
+			struct flow *f = flow_table_find(ft, &keys[i]);
+			if (f != NULL)
+				flow_table_remove(ft, f);
+		}
+		*n = c.n;
+		rc = 0;
+	}
+	free(keys);
+	free(c.v);
+	return rc;
+}
+
 int
 writer_flows(struct store *s, struct analyzer *a)
 {
 	struct flow_table *ft = analyzer_flows(a);
 	struct collect c = { NULL, 0 };
-	struct store_error *errs = NULL;
-	size_t errcap = 0;
-	int rc = 0;
+	int rc;
 
 	if (flow_table_count(ft) == 0)
 		return 0;
 	if ((c.v = calloc(flow_table_count(ft), sizeof(*c.v))) == NULL)
 		return -1;
 	flow_table_foreach(ft, collect_one, &c);
-	qsort(c.v, c.n, sizeof(*c.v), by_first_seen);
-
-	for (size_t i = 0; i < c.n && rc == 0; i++) {
-		struct store_flow sf;
-		rc = writer_flow_to_store(a, c.v[i], &sf, &errs, &errcap);
-		if (rc == 0)
-			rc = store_run_flow(s, &sf);
-	}
-	free(errs);
+	rc = write_sorted(s, a, c.v, c.n);
 	free(c.v);
 	return rc;
 }

@@ -321,6 +321,28 @@ def exact():
     write_timed("exact.pcap", 1, f)
 
 
+def idle():
+    """Flows that go idle: offline analysis expires them by packet time,
+    as the live daemon does by the clock (UDP 60 s, TCP 300 s idle)."""
+    f = []
+    q = IP(src=C4, dst=S4) / UDP(sport=49001, dport=53) / Raw(b"q?")
+    r = IP(src=S4, dst=C4) / UDP(sport=53, dport=49001) / Raw(b"r!")
+    # the same UDP 5-tuple, answered, then again after 100 s of silence
+    f += [(0.0, eth(q)), (0.010, eth(r, MAC_R, MAC_C)),
+          (100.0, eth(q)), (100.010, eth(r, MAC_R, MAC_C))]
+    # another flow later
+    b = IP(src=C4, dst=S4) / UDP(sport=49002, dport=53) / Raw(b"b?")
+    f.append((200.0, eth(b)))
+    # TCP: opened at 0, quiet for 250 s (less than 300), then data
+    f.append((0.5, eth(IP(src=C4, dst=S4) / TCP(sport=49003, dport=22, flags="S", seq=1))))
+    f.append((0.501, eth(IP(src=S4, dst=C4) / TCP(sport=22, dport=49003, flags="SA",
+                                                  seq=7, ack=2), MAC_R, MAC_C)))
+    f.append((250.0, eth(IP(src=C4, dst=S4) / TCP(sport=49003, dport=22, flags="PA",
+                                                  seq=2, ack=8) / Raw(b"hi"))))
+    f.sort(key=lambda x: x[0])
+    write_timed("idle.pcap", 1, f)
+
+
 def malformed():
     """One packet per reason a packet is refused, and one good flow."""
     good = eth(IP(src=C4, dst=S4) / UDP(sport=47000, dport=7) / Raw(b"ok"))
@@ -369,4 +391,5 @@ if __name__ == "__main__":
     icmp_codes()
     quotes()
     exact()
+    idle()
     malformed()
