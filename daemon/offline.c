@@ -164,7 +164,7 @@ offline_read(struct analyzer *a, struct offline_input *in, int show_progress,
 				stopped = 1;
 				break;
 			}
-			next_tick = ts + 1000000;
+			next_tick = ts + tick->every_us;
 		}
 		analyzer_packet(a, linktype, data, h->caplen, ts);
 		digest_packet(&dg, h, data);

@@ -16,13 +16,14 @@ struct offline_input {
 };
 
 /*
- * Called each time packet time passes a second, with that time, so that
- * idle flows can be written out as the capture is read; non-zero stops
- * the read (offline_read then returns -1 with in->err empty).
+ * Called each time packet time has moved on by every_us, with that time,
+ * so that idle flows can be written out as the capture is read; non-zero
+ * stops the read (offline_read then returns -1 with in->err empty).
  */
 struct offline_tick {
 	int	(*fn)(void *arg, int64_t ts_us);
 	void	*arg;
+	int64_t	every_us;
 };
 
 /*
