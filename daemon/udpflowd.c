@@ -125,6 +125,7 @@ summary(const struct analyzer_stats *st, size_t flows, size_t peak,
  */
 struct expiring {
 	struct store		*db;
+	struct writer_async	*w;		/* writes while we read */
 	struct analyzer		*a;
 	struct writer_expiry	 ex;
 	size_t			 written;
@@ -140,7 +141,7 @@ expire_tick(void *arg, int64_t ts_us)
 
 	if (now > e->peak)
 		e->peak = now;
-	if (writer_expire(e->db, e->a, ts_us, &e->ex, &n) != 0) {
+	if (writer_async_expire(e->w, e->a, ts_us, &e->ex, &n) != 0) {
 		e->failed = 1;
 		return 1;
 	}
@@ -166,7 +167,8 @@ store_analysis(struct expiring *e, struct offline_input *inputs, int ninputs,
 	};
 	int replaced;
 
-	if (e->failed)
+	/* the flows left, then the store is this thread's again */
+	if (writer_async_finish(e->w, e->failed ? NULL : a) != 0 || e->failed)
 		goto fail;
 	for (int i = 0; i < ninputs; i++) {
 		struct store_input si = {
@@ -182,8 +184,6 @@ store_analysis(struct expiring *e, struct offline_input *inputs, int ninputs,
 		if (st->malformed[i] > 0 && store_run_malformed(db,
 		    decode_reason_name(i), st->malformed[i]) != 0)
 			goto fail;
-	if (writer_flows(db, a) != 0)
-		goto fail;
 	if (store_run_finish(db, &rs, &replaced) != 0)
 		return -1;
 	if (replaced > 0 && !quiet)
@@ -339,6 +339,8 @@ main(int argc, char *argv[])
 	    lo.udp_timeout_us / 10 > 0 ? lo.udp_timeout_us / 10 : 1 };
 	if (store_run_begin(db, "offline") != 0)
 		errx(1, "%s", store_errmsg(db));
+	if ((exp.w = writer_async_start(db)) == NULL)
+		errx(1, "cannot start the writer thread");
 
 	int show_progress = !quiet && isatty(STDERR_FILENO);
 	double started = mono_seconds();

@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,69 +123,250 @@ collect_idle(struct flow *f, void *arg)
 	return 0;
 }
 
-static int
-write_sorted(struct store *s, struct analyzer *a, struct flow **v, size_t n)
-{
-	struct store_error *errs = NULL;
-	size_t errcap = 0;
-	int rc = 0;
+/*
+ * A batch of flows in the store's form, their error records in one array
+ * (each flow's by offset, set to pointers when written).
+ */
+struct batch {
+	struct store_flow	*flows;
+	size_t			*erroff;
+	size_t			 n, cap;
+	struct store_error	*errs;
+	size_t			 nerrs, errcap;
+	struct batch		*next;
+};
 
-	qsort(v, n, sizeof(*v), by_first_seen);
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		struct store_flow sf;
-		rc = writer_flow_to_store(a, v[i], &sf, &errs, &errcap);
-		if (rc == 0)
-			rc = store_run_flow(s, &sf);
-	}
-	free(errs);
-	return rc;
+static void
+batch_free(struct batch *b)
+{
+	if (b == NULL)
+		return;
+	free(b->flows);
+	free(b->erroff);
+	free(b->errs);
+	free(b);
 }
 
-int
-writer_expire(struct store *s, struct analyzer *a, int64_t now_us,
-    const struct writer_expiry *ex, size_t *n)
+/* Convert flows v[0..n) (sorted) into a new batch; NULL when out of memory. */
+static struct batch *
+batch_make(struct analyzer *a, struct flow **v, size_t n)
 {
-	struct flow_table *ft = analyzer_flows(a);
-	struct idle c = { .now = now_us, .ex = ex };
-	struct flow_key *keys;
-	int rc = -1;
+	struct batch *b = calloc(1, sizeof(*b));
+	struct store_error *buf = NULL;
+	size_t bufcap = 0;
 
-	*n = 0;
-	flow_table_foreach(ft, collect_idle, &c);
-	if (c.nomem || (keys = calloc(c.n ? c.n : 1, sizeof(*keys))) == NULL) {
-		free(c.v);
-		return -1;
-	}
-	if (write_sorted(s, a, c.v, c.n) == 0) {
-		/* removing moves entries: find each again by its key */
-		for (size_t i = 0; i < c.n; i++)
-			keys[i] = c.v[i]->key;
-		for (size_t i = 0; i < c.n; i++) {
-			struct flow *f = flow_table_find(ft, &keys[i]);
-			if (f != NULL)
-				flow_table_remove(ft, f);
+	if (b == NULL || (b->flows = calloc(n ? n : 1, sizeof(*b->flows))) ==
+	    NULL || (b->erroff = calloc(n ? n : 1, sizeof(*b->erroff))) == NULL)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		struct store_flow *sf = &b->flows[i];
+		if (writer_flow_to_store(a, v[i], sf, &buf, &bufcap) != 0)
+			goto fail;
+		if (b->nerrs + sf->nerrors > b->errcap) {
+			size_t ncap = b->errcap ? b->errcap * 2 : 256;
+			while (ncap < b->nerrs + sf->nerrors)
+				ncap *= 2;
+			struct store_error *ne = realloc(b->errs,
+			    ncap * sizeof(*ne));
+			if (ne == NULL)
+				goto fail;
+			b->errs = ne;
+			b->errcap = ncap;
 		}
-		*n = c.n;
-		rc = 0;
+		if (sf->nerrors > 0)
+			memcpy(b->errs + b->nerrs, sf->errors,
+			    sf->nerrors * sizeof(*b->errs));
+		b->erroff[i] = b->nerrs;
+		b->nerrs += sf->nerrors;
+		sf->errors = NULL;
+		b->n++;
 	}
-	free(keys);
-	free(c.v);
-	return rc;
+	free(buf);
+	return b;
+fail:
+	free(buf);
+	batch_free(b);
+	return NULL;
 }
 
-int
-writer_flows(struct store *s, struct analyzer *a)
+static int
+batch_write(struct store *s, struct batch *b)
 {
-	struct flow_table *ft = analyzer_flows(a);
-	struct collect c = { NULL, 0 };
+	for (size_t i = 0; i < b->n; i++) {
+		b->flows[i].errors = b->errs + b->erroff[i];
+		if (store_run_flow(s, &b->flows[i]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+#define ASYNC_QUEUED_MAX	4
+
+struct writer_async {
+	struct store	*s;
+	pthread_t	 thread;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;		/* work queued, room made, or done */
+	struct batch	*head, *tail;
+	size_t		 queued;
+	int		 done;		/* no more batches will come */
+	int		 failed;
+};
+
+static void *
+async_main(void *arg)
+{
+	struct writer_async *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->head == NULL && !w->done)
+			pthread_cond_wait(&w->cv, &w->mu);
+		struct batch *b = w->head;
+		if (b == NULL)
+			break;
+		w->head = b->next;
+		if (w->head == NULL)
+			w->tail = NULL;
+		int failed = w->failed;
+		pthread_mutex_unlock(&w->mu);
+		/* the store is this thread's alone until finish */
+		int rc = failed ? 0 : batch_write(w->s, b);
+		batch_free(b);
+		pthread_mutex_lock(&w->mu);
+		w->queued--;
+		if (rc != 0)
+			w->failed = 1;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+struct writer_async *
+writer_async_start(struct store *s)
+{
+	struct writer_async *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return NULL;
+	w->s = s;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	if (pthread_create(&w->thread, NULL, async_main, w) != 0) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+/* Queue a batch (NULL: memory ran out); -1 once anything failed. */
+static int
+async_put(struct writer_async *w, struct batch *b)
+{
 	int rc;
 
-	if (flow_table_count(ft) == 0)
+	pthread_mutex_lock(&w->mu);
+	while (w->queued >= ASYNC_QUEUED_MAX && !w->failed)
+		pthread_cond_wait(&w->cv, &w->mu);
+	if (b == NULL)
+		w->failed = 1;
+	rc = w->failed ? -1 : 0;
+	if (rc == 0) {
+		if (w->tail != NULL)
+			w->tail->next = b;
+		else
+			w->head = b;
+		w->tail = b;
+		w->queued++;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (rc != 0)
+		batch_free(b);
+	return rc;
+}
+
+/* Hand flows v[0..n) over, sorted, and drop them from memory. */
+static int
+async_hand_over(struct writer_async *w, struct analyzer *a, struct flow **v,
+    size_t n)
+{
+	struct flow_table *ft = analyzer_flows(a);
+	struct flow_key *keys;
+	struct batch *b;
+
+	if (n == 0)
 		return 0;
-	if ((c.v = calloc(flow_table_count(ft), sizeof(*c.v))) == NULL)
+	qsort(v, n, sizeof(*v), by_first_seen);
+	b = batch_make(a, v, n);
+	if ((keys = calloc(n, sizeof(*keys))) == NULL) {
+		batch_free(b);
+		b = NULL;
+	}
+	if (async_put(w, b) != 0) {
+		free(keys);
 		return -1;
-	flow_table_foreach(ft, collect_one, &c);
-	rc = write_sorted(s, a, c.v, c.n);
+	}
+	/* removing moves entries: find each again by its key */
+	for (size_t i = 0; i < n; i++)
+		keys[i] = v[i]->key;
+	for (size_t i = 0; i < n; i++) {
+		struct flow *f = flow_table_find(ft, &keys[i]);
+		if (f != NULL)
+			flow_table_remove(ft, f);
+	}
+	free(keys);
+	return 0;
+}
+
+int
+writer_async_expire(struct writer_async *w, struct analyzer *a,
+    int64_t now_us, const struct writer_expiry *ex, size_t *n)
+{
+	struct idle c = { .now = now_us, .ex = ex };
+	int rc;
+
+	*n = 0;
+	flow_table_foreach(analyzer_flows(a), collect_idle, &c);
+	if (c.nomem) {
+		free(c.v);
+		return async_put(w, NULL);
+	}
+	rc = async_hand_over(w, a, c.v, c.n);
+	if (rc == 0)
+		*n = c.n;
 	free(c.v);
+	return rc;
+}
+
+int
+writer_async_finish(struct writer_async *w, struct analyzer *a)
+{
+	struct flow_table *ft = a != NULL ? analyzer_flows(a) : NULL;
+	struct collect c = { NULL, 0 };
+	int rc = 0;
+
+	if (ft != NULL && flow_table_count(ft) > 0) {
+		if ((c.v = calloc(flow_table_count(ft), sizeof(*c.v))) == NULL)
+			rc = async_put(w, NULL);
+		else {
+			flow_table_foreach(ft, collect_one, &c);
+			rc = async_hand_over(w, a, c.v, c.n);
+		}
+		free(c.v);
+	}
+	pthread_mutex_lock(&w->mu);
+	w->done = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	if (w->failed)
+		rc = -1;
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
 	return rc;
 }

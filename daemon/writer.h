@@ -5,9 +5,6 @@
 #include "daemon/analyzer.h"
 #include "store/store.h"
 
-/* Write every flow, oldest first; returns -1 with store_errmsg() set. */
-int writer_flows(struct store *, struct analyzer *);
-
 /* How long a flow may stay idle before it leaves memory. */
 struct writer_expiry {
 	int64_t	udp_us;		/* and every protocol but TCP */
@@ -17,12 +14,24 @@ struct writer_expiry {
 int64_t writer_idle_timeout(const struct writer_expiry *, const struct flow *);
 
 /*
- * Write the flows idle at now_us beyond their timeout as new rows of the
- * run, oldest first, and drop them from memory; *n counts them. -1 with
- * store_errmsg() set (the flows then stay in memory).
+ * Writing an offline run (begun with store_run_begin) on a second thread,
+ * so that reading never waits on the disk: writer_async_expire converts
+ * the flows idle at now_us beyond their timeout, oldest first, and drops
+ * them from memory on the caller's thread; the store is the writer
+ * thread's until writer_async_finish. A few batches may wait; beyond,
+ * the caller waits. Any failed write makes the next call return -1 and
+ * writer_async_finish return -1 with store_errmsg() set; *n counts the
+ * flows handed over.
  */
-int writer_expire(struct store *, struct analyzer *, int64_t now_us,
-    const struct writer_expiry *, size_t *n);
+struct writer_async;
+struct writer_async *writer_async_start(struct store *);
+int writer_async_expire(struct writer_async *, struct analyzer *,
+    int64_t now_us, const struct writer_expiry *, size_t *n);
+/*
+ * Hand over every flow left (none when the analyzer is NULL), wait for all
+ * to be written, and end the thread.
+ */
+int writer_async_finish(struct writer_async *, struct analyzer *);
 
 /*
  * One flow in the store's form, its state decided; its errors go into *buf,
