@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -133,6 +134,12 @@ offline_read(struct analyzer *a, struct offline_input *in, int show_progress,
 		    strerror(errno));
 		return -1;
 	}
+	/*
+	 * libpcap reads each record with two freads; with a writer thread
+	 * running, stdio would lock the stream for each. Only this thread
+	 * reads it.
+	 */
+	__fsetlocking(fp, FSETLOCKING_BYCALLER);
 	if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode))
 		size = sb.st_size;
 	p = pcap_fopen_offline_with_tstamp_precision(fp,
