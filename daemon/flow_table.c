@@ -1,6 +1,6 @@
 /*
  * Open addressing with linear probing over a power-of-two array of flows,
- * grown at 50% load. Removal shifts the following entries back (Knuth's
+ * grown at 75% load. Removal shifts the following entries back (Knuth's
  * algorithm R), so there are no tombstones and lookups stay short. The
  * error aggregates live in one pool indexed by 32-bit links with a free
  * list, so a flow without errors costs nothing for them.
@@ -132,7 +132,7 @@ flow_table_get(struct flow_table *ft, const struct flow_key *k, int from_a,
 			return f;
 		if (f->hash != 0)
 			continue;
-		if ((ft->count + 1) * 2 > ft->mask + 1) {
+		if ((ft->count + 1) * 4 > (ft->mask + 1) * 3) {
 			if (grow(ft) != 0)
 				return NULL;
 			return flow_table_get(ft, k, from_a, created);
