@@ -23,9 +23,10 @@ struct dedupe_slot {
 };
 
 /*
- * The TTL each host's packets arrive with, per interface: the reference a
- * TCP reset is compared with. Resets are never noted, so a firewall that
- * forges them cannot teach its own TTL. Direct-mapped, fixed in size.
+ * The TTL each host's UDP and TCP packets arrive with, per interface: the
+ * reference a TCP reset is compared with. Resets are never noted, so a
+ * firewall that forges them cannot teach its own TTL. Direct-mapped,
+ * fixed in size.
  */
 #define HOST_TTL_SLOTS	65536	/* 1 MiB */
 
@@ -116,6 +117,30 @@ host_key(uint8_t family, const uint8_t addr[16], uint32_t ifid)
 	for (int i = 0; i < 16; i++)
 		h = (h ^ addr[i]) * 0x100000001b3ull;
 	return h ? h : 1;
+}
+
+/*
+ * Packets whose TTL is the host's default: UDP, TCP but its resets (the
+ * suspects), ICMP errors and echo. Not neighbour discovery (hop limit 255
+ * by RFC 4861), MLD or IGMP (1), VRRP (255) and the like, whose TTL is
+ * fixed by their protocol.
+ */
+static int
+ttl_reference(const struct decoded *d)
+{
+	switch (d->t.proto) {
+	case PROTO_UDP:
+		return 1;
+	case PROTO_TCP:
+		return !(d->tcp_flags & TCP_RST);
+	case PROTO_ICMP:
+		return d->icmp == ICMP_ERROR || d->icmp_type == 0 ||
+		    d->icmp_type == 8;
+	case PROTO_ICMPV6:
+		return d->icmp == ICMP_ERROR || d->icmp_type == 128 ||
+		    d->icmp_type == 129;
+	}
+	return 0;
 }
 
 static void
@@ -327,14 +352,22 @@ icmp_error(struct analyzer *a, const struct decoded *d, int64_t ts_us)
 		struct sent_pkt q = { &t, d->quote_ip_bytes,
 		    t.family == 4 ? d->quote_frag_id : 0, d->quote_l4 };
 		int known = flow_table_find(a->flows, &k) != NULL;
-		m = sent_table_match(a->sent, &q, ts_us, !known, &hit);
-		if (m == SENT_ALTERED) {
-			memcpy(t.src, hit.src, 16);
-			t.sport = hit.sport;
-			flow_key_make(&t, &k, &from_a);
+		m = sent_table_match(a->sent, &q, flow_key_hash(&k), ts_us,
+		    !known, &hit);
+	}
+	f = NULL;
+	if (m == SENT_ALTERED && hit.rewritten) {
+		/* the flow of the packet NAT rewrote, if still in memory */
+		f = flow_table_find_hash(a->flows, hit.flow);
+		if (f == NULL)
+			m = SENT_NONE;
+		else {
+			from_a = hit.from_a;	/* the way that packet went */
+			created = 0;
 		}
 	}
-	if ((f = flow_table_get(a->flows, &k, from_a, &created)) == NULL) {
+	if (f == NULL &&
+	    (f = flow_table_get(a->flows, &k, from_a, &created)) == NULL) {
 		a->st.nomem++;
 		return;
 	}
@@ -410,7 +443,7 @@ analyzer_packet_on(struct analyzer *a, int iface, int linktype,
 	}
 	uint64_t where = (uint64_t)iface << 32 | d.link_if;
 	uint32_t ifid = (uint32_t)(where ^ where >> 29);
-	if (!(d.t.proto == PROTO_TCP && (d.tcp_flags & TCP_RST)))
+	if (ttl_reference(&d))
 		host_ttl_note(a, &d, ifid);
 	if (a->dedupe_us > 0 && seen_before(a, &d, where, ts_us)) {
 		a->st.duplicates++;
@@ -442,7 +475,8 @@ analyzer_packet_on(struct analyzer *a, int iface, int linktype,
 	if (d.t.has_ports) {
 		struct sent_pkt p = { &d.t, d.ip_bytes,
 		    d.t.family == 4 ? d.frag_id : 0, d.l4_word };
-		sent_table_add(a->sent, &p, d.ttl, ts_us);
+		sent_table_add(a->sent, &p, f->hash, f->src_is_a != back,
+		    d.ttl, ts_us);
 	}
 	if (d.frag == FRAG_FIRST)
 		frag_table_add(&a->frags, &d.t, d.frag_id);

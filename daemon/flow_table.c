@@ -80,8 +80,8 @@ flow_key_make(const struct tuple *t, struct flow_key *k, int *from_a)
 }
 
 /* A multiply-xorshift mix over the key's five 8-byte words. */
-static uint64_t
-key_hash(const struct flow_key *k)
+uint64_t
+flow_key_hash(const struct flow_key *k)
 {
 	uint64_t w[5], h = 0x9e3779b97f4a7c15ull;
 
@@ -123,7 +123,7 @@ struct flow *
 flow_table_get(struct flow_table *ft, const struct flow_key *k, int from_a,
     int *created)
 {
-	uint64_t h = key_hash(k);
+	uint64_t h = flow_key_hash(k);
 
 	*created = 0;
 	for (size_t i = h & ft->mask;; i = (i + 1) & ft->mask) {
@@ -150,9 +150,23 @@ flow_table_get(struct flow_table *ft, const struct flow_key *k, int from_a,
 }
 
 struct flow *
+flow_table_find_hash(struct flow_table *ft, uint64_t h)
+{
+	if (h == 0)
+		return NULL;
+	for (size_t i = h & ft->mask;; i = (i + 1) & ft->mask) {
+		struct flow *f = &ft->slots[i];
+		if (f->hash == 0)
+			return NULL;
+		if (f->hash == h)
+			return f;
+	}
+}
+
+struct flow *
 flow_table_find(struct flow_table *ft, const struct flow_key *k)
 {
-	uint64_t h = key_hash(k);
+	uint64_t h = flow_key_hash(k);
 
 	for (size_t i = h & ft->mask;; i = (i + 1) & ft->mask) {
 		struct flow *f = &ft->slots[i];

@@ -106,6 +106,14 @@ struct flow *flow_table_get(struct flow_table *, const struct flow_key *k,
 struct flow *flow_table_find(struct flow_table *, const struct flow_key *k);
 
 /*
+ * A key's 64-bit hash (never 0), and the flow whose key has that hash:
+ * a short handle for a flow, e.g. in the sent-packet table (another key
+ * of the same hash is as unlikely as a random 64-bit match).
+ */
+uint64_t flow_key_hash(const struct flow_key *k);
+struct flow *flow_table_find_hash(struct flow_table *, uint64_t hash);
+
+/*
  * Attach one ICMP error occurrence to a flow (aggregated per type, code and
  * reporter). A flow keeps at most FLOW_MAX_ERRORS aggregates, so a flood
  * from forged reporters cannot grow it: beyond, flow_error_add returns 1.

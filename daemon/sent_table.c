@@ -1,7 +1,9 @@
 /*
- * Four-way buckets: a flow that sends same-sized packets to one port
- * (IPv6 has no ID to tell them apart) fills one bucket, so the last four
- * stay, and a quote can still name the earlier ones exactly.
+ * Four 32-byte entries a 128-byte bucket (two cache lines, aligned): a
+ * burst of identical packets (IPv6 SYN retransmissions) keeps its last
+ * four, each of which an error may quote. An entry names its packet's flow by the flow
+ * key's hash, not by addresses: a match tells which flow, and whether the
+ * quote's own 5-tuple is that flow's (no rewriting) or another (NAT).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,23 +13,35 @@
 #define WAYS	4
 
 struct sent_slot {
-	uint64_t	nat_key;	/* 0: empty */
-	uint64_t	exact_key;
+	uint32_t	nat_tag;	/* high half of the NAT-proof key; 0: empty */
+	uint32_t	exact_tag;	/* with what NAT rewrites */
 	int64_t		ts_us;
-	uint8_t		src[16];
-	uint16_t	sport;
+	uint64_t	flow;		/* flow_key_hash of the packet's flow */
 	uint8_t		ttl;
 	uint8_t		errored;	/* an error quoted it */
+	uint8_t		from_a;		/* sent by the flow key's side a */
+	uint8_t		pad[5];
 };
 
+struct sent_bucket {
+	struct sent_slot way[WAYS];
+} __attribute__((aligned(128)));
+
+_Static_assert(sizeof(struct sent_bucket) == 128, "a bucket is two cache lines");
+
 struct sent_table {
-	struct sent_slot slots[SENT_SLOTS / WAYS][WAYS];
+	struct sent_bucket b[SENT_SLOTS / WAYS];
 };
 
 struct sent_table *
 sent_table_new(void)
 {
-	return calloc(1, sizeof(struct sent_table));
+	struct sent_table *st;
+
+	if (posix_memalign((void **)&st, 128, sizeof(*st)) != 0)
+		return NULL;
+	memset(st, 0, sizeof(*st));
+	return st;
 }
 
 void
@@ -54,6 +68,7 @@ mix_bytes(uint64_t h, const uint8_t *p, size_t n)
 	return h;
 }
 
+/* What NAT leaves alone: family, protocol, destination, length, ID. */
 static uint64_t
 nat_key(const struct sent_pkt *p)
 {
@@ -62,74 +77,82 @@ nat_key(const struct sent_pkt *p)
 	    (uint64_t)t->proto << 48 | (uint64_t)t->dport << 32 | p->ip_bytes);
 
 	h = mix(h, p->ip_id);
-	h = mix_bytes(h, t->dst, 16);
-	return h ? h : 1;
+	return mix_bytes(h, t->dst, 16);
 }
 
-static uint64_t
-exact_key(const struct sent_pkt *p, uint64_t nk)
+/* And what NAT rewrites: source address and port, bytes 4-7. */
+static uint32_t
+exact_tag(const struct sent_pkt *p, uint64_t nk)
 {
 	uint64_t h = mix(nk, (uint64_t)p->t->sport << 32 | p->l4);
 
-	return mix_bytes(h, p->t->src, 16);
+	h = mix_bytes(h, p->t->src, 16);
+	return (uint32_t)(h ^ h >> 32);
 }
 
-static struct sent_slot *
+static uint32_t
+nat_tag(uint64_t nk)
+{
+	return (uint32_t)(nk >> 32) | 1;
+}
+
+static struct sent_bucket *
 bucket(struct sent_table *st, uint64_t nk)
 {
-	return st->slots[(nk ^ nk >> 32) & (SENT_SLOTS / WAYS - 1)];
-}
-
-static int
-same_source(const struct sent_slot *s, const uint8_t src[16], uint16_t sport)
-{
-	return s->sport == sport && memcmp(s->src, src, 16) == 0;
+	return &st->b[nk & (SENT_SLOTS / WAYS - 1)];
 }
 
 void
-sent_table_add(struct sent_table *st, const struct sent_pkt *p, uint8_t ttl,
-    int64_t ts_us)
+sent_table_add(struct sent_table *st, const struct sent_pkt *p,
+    uint64_t flow, int from_a, uint8_t ttl, int64_t ts_us)
 {
-	struct sent_slot *b = bucket(st, nat_key(p)), *s = &b[0];
+	uint64_t nk = nat_key(p);
+	struct sent_bucket *b = bucket(st, nk);
+	struct sent_slot *s = &b->way[0];
 
-	for (int i = 1; i < WAYS && s->nat_key != 0; i++)
-		if (b[i].nat_key == 0 || b[i].ts_us < s->ts_us)
-			s = &b[i];
-	s->nat_key = nat_key(p);
-	s->exact_key = exact_key(p, s->nat_key);
+	/* an empty way, else the oldest */
+	for (int i = 1; i < WAYS && s->nat_tag != 0; i++)
+		if (b->way[i].nat_tag == 0 || b->way[i].ts_us < s->ts_us)
+			s = &b->way[i];
+	s->nat_tag = nat_tag(nk);
+	s->exact_tag = exact_tag(p, nk);
 	s->ts_us = ts_us;
-	memcpy(s->src, p->t->src, 16);
-	s->sport = p->t->sport;
+	s->flow = flow;
+	s->from_a = (uint8_t)(from_a != 0);
 	s->ttl = ttl;
 	s->errored = 0;
 }
 
 static void
-fill_hit(struct sent_slot *s, struct sent_hit *hit)
+fill_hit(struct sent_slot *s, struct sent_hit *hit, uint64_t quote_flow)
 {
 	hit->ts_us = s->ts_us;
 	hit->ttl = s->ttl;
 	hit->first_error = !s->errored;
-	memcpy(hit->src, s->src, 16);
-	hit->sport = s->sport;
+	hit->flow = s->flow;
+	hit->from_a = s->from_a;
 	hit->packet = 1;
+	hit->rewritten = s->flow != quote_flow;
 	s->errored = 1;
 }
 
 enum sent_match
 sent_table_match(struct sent_table *st, const struct sent_pkt *q,
-    int64_t ts_us, int other_source, struct sent_hit *hit)
+    uint64_t quote_flow, int64_t ts_us, int other_source,
+    struct sent_hit *hit)
 {
-	uint64_t nk = nat_key(q), ek = exact_key(q, nk);
-	struct sent_slot *b = bucket(st, nk), *exact = NULL, *cand = NULL;
+	uint64_t nk = nat_key(q);
+	uint32_t nt = nat_tag(nk), et = exact_tag(q, nk);
+	struct sent_bucket *b = bucket(st, nk);
+	struct sent_slot *exact = NULL, *cand = NULL;
 	int ncand = 0;
 
 	for (int i = 0; i < WAYS; i++) {
-		struct sent_slot *s = &b[i];
-		if (s->nat_key != nk || ts_us < s->ts_us ||
+		struct sent_slot *s = &b->way[i];
+		if (s->nat_tag != nt || ts_us < s->ts_us ||
 		    ts_us - s->ts_us > SENT_WINDOW_US)
 			continue;
-		if (s->exact_key == ek) {
+		if (s->exact_tag == et && s->flow == quote_flow) {
 			/*
 			 * Identical packets (an IPv6 retransmission has no
 			 * ID to differ in): the newest not quoted yet, as an
@@ -141,30 +164,29 @@ sent_table_match(struct sent_table *st, const struct sent_pkt *q,
 				exact = s;
 			continue;
 		}
-		if (!other_source && !same_source(s, q->t->src, q->t->sport))
+		if (!other_source && s->flow != quote_flow)
 			continue;
-		if (cand != NULL && !same_source(s, cand->src, cand->sport))
-			ncand = -WAYS;	/* two sources: ambiguous */
+		if (cand != NULL && s->flow != cand->flow)
+			ncand = -WAYS;	/* two flows: ambiguous */
 		if (cand == NULL || s->ts_us > cand->ts_us)
 			cand = s;
 		ncand++;
 	}
 	if (exact != NULL) {
-		fill_hit(exact, hit);
-		hit->rewritten = 0;
+		fill_hit(exact, hit, quote_flow);
 		return SENT_EXACT;
 	}
 	if (cand == NULL || ncand <= 0)
 		return SENT_NONE;
 	if (ncand == 1) {
-		fill_hit(cand, hit);
+		fill_hit(cand, hit, quote_flow);
 	} else {
-		/* One source, several packets: the flow, not the packet. */
+		/* One flow, several packets: the flow, not the packet. */
 		memset(hit, 0, sizeof(*hit));
-		memcpy(hit->src, cand->src, 16);
-		hit->sport = cand->sport;
+		hit->flow = cand->flow;
+		hit->from_a = cand->from_a;
 		hit->first_error = 1;
+		hit->rewritten = cand->flow != quote_flow;
 	}
-	hit->rewritten = !same_source(cand, q->t->src, q->t->sport);
 	return SENT_ALTERED;
 }

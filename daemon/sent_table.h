@@ -18,7 +18,7 @@
 
 #include "parsers/decode.h"
 
-#define SENT_SLOTS	(1u << 16)	/* 3 MiB */
+#define SENT_SLOTS	(1u << 16)	/* 2 MiB */
 #define SENT_WINDOW_US	(30 * 1000000LL)
 
 /* What an ICMP quote shows of a packet (and what is kept of one sent). */
@@ -43,11 +43,11 @@ enum sent_match {
 
 struct sent_hit {
 	int64_t		ts_us;		/* when the packet was seen */
+	uint64_t	flow;		/* flow_key_hash of its flow */
+	uint8_t		from_a;		/* sent by that key's side a */
 	uint8_t		ttl;		/* its TTL there */
 	uint8_t		first_error;	/* no error had quoted it before */
-	uint8_t		src[16];	/* its source as captured */
-	uint16_t	sport;
-	uint8_t		packet;		/* 0: only the source is known */
+	uint8_t		packet;		/* 0: only the flow is known */
 	uint8_t		rewritten;	/* the quote's source differs (NAT) */
 };
 
@@ -56,18 +56,20 @@ struct sent_table;
 struct sent_table *sent_table_new(void);
 void sent_table_free(struct sent_table *);
 
+/* flow: flow_key_hash of the packet's flow; from_a: sent by key side a. */
 void sent_table_add(struct sent_table *, const struct sent_pkt *,
-    uint8_t ttl, int64_t ts_us);
+    uint64_t flow, int from_a, uint8_t ttl, int64_t ts_us);
 
 /*
  * Find the packet a quote names, seen at most SENT_WINDOW_US before the
- * error at ts_us. Failing an exact match, SENT_ALTERED when the packets
- * alike but for what NAT rewrites all came from one source: from the
- * quote's own source, or from any when other_source (the quote names no
- * known flow); with more than one such packet only the source is known
- * (hit->packet 0). Sources that differ are ambiguous: SENT_NONE.
+ * error at ts_us; quote_flow is the flow_key_hash of the quote's own
+ * 5-tuple. Failing an exact match, SENT_ALTERED when the packets alike
+ * but for what NAT rewrites all belong to one flow: the quote's own, or
+ * any when other_source (the quote names no known flow); with more than
+ * one such packet only the flow is known (hit->packet 0). Packets of
+ * different flows are ambiguous: SENT_NONE.
  */
 enum sent_match sent_table_match(struct sent_table *, const struct sent_pkt *,
-    int64_t ts_us, int other_source, struct sent_hit *);
+    uint64_t quote_flow, int64_t ts_us, int other_source, struct sent_hit *);
 
 #endif

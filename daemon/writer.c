@@ -193,7 +193,9 @@ static int
 batch_write(struct store *s, struct batch *b)
 {
 	for (size_t i = 0; i < b->n; i++) {
-		b->flows[i].errors = b->errs + b->erroff[i];
+		/* no arithmetic on a NULL array (a batch without errors) */
+		b->flows[i].errors = b->errs != NULL ?
+		    b->errs + b->erroff[i] : NULL;
 		if (store_run_flow(s, &b->flows[i]) != 0)
 			return -1;
 	}

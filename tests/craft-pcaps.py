@@ -16,7 +16,7 @@ from scapy.all import (ICMP, IP, TCP, UDP, Ether, Dot1Q, Dot1AD, IPv6,
                        IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
                        IPv6ExtHdrRouting, ICMPv6DestUnreach, ICMPv6EchoRequest,
                        ICMPv6PacketTooBig, ICMPv6ParamProblem, ICMPv6TimeExceeded,
-                       ICMPv6ND_NS, IPOption_Router_Alert, Raw,
+                       ICMPv6ND_NS, ICMPv6ND_NA, IPOption_Router_Alert, Raw,
                        fragment)
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
@@ -317,6 +317,15 @@ def exact():
                                                    seq=10, ack=20) / Raw(b"ls\n"))))
     f.append((5.103, eth(IP(src=S4, dst=C4, ttl=57) / TCP(sport=22, dport=45010, flags="PA",
                                                           seq=20, ack=13) / Raw(b"ok\n"), MAC_R, MAC_C)))
+    # (k) IPv6: the server answers DNS with hop limit 62, then a neighbour
+    # advertisement (hop limit 255, as RFC 4861 wants), then refuses a SYN
+    # with hop limit 62: the reset is the server's own, the NA no reference
+    f.append((5.200, eth(IPv6(src=S6, dst=C6, hlim=62) / UDP(sport=53, dport=45011) /
+                         Raw(b"dns"), MAC_R, MAC_C)))
+    f.append((5.201, eth(IPv6(src=S6, dst=C6, hlim=255) / ICMPv6ND_NA(tgt=S6), MAC_R, MAC_C)))
+    f.append((5.202, eth(IPv6(src=C6, dst=S6) / TCP(sport=45012, dport=443, flags="S", seq=5))))
+    f.append((5.203, eth(IPv6(src=S6, dst=C6, hlim=62) / TCP(sport=443, dport=45012, flags="RA",
+                                                           ack=6), MAC_R, MAC_C)))
     f.sort(key=lambda x: x[0])
     write_timed("exact.pcap", 1, f)
 

@@ -170,6 +170,17 @@ test_frags(void)
 	ok(!frag_table_find(&fr, &later, 77, &out), "another protocol does not");
 }
 
+/* The flow hash the analyzer would give a tuple's flow. */
+static uint64_t
+flow_of(const struct tuple *t)
+{
+	struct flow_key k;
+	int from;
+
+	flow_key_make(t, &k, &from);
+	return flow_key_hash(&k);
+}
+
 static void
 test_sent(void)
 {
@@ -179,57 +190,67 @@ test_sent(void)
 	struct tuple t = tuple4(c, 40000, s, 53), q;
 	struct sent_pkt p = { &t, 51, 1000, 0x00171234 }, qp;
 	struct sent_hit hit;
+	uint64_t ft = flow_of(&t);
 
-	sent_table_add(st, &p, 64, 1000000);
+	ok(st != NULL, "a sent table");
+	sent_table_add(st, &p, ft, 1, 64, 1000000);
 	qp = p;
-	is_int(sent_table_match(st, &qp, 1000500, 0, &hit), SENT_EXACT,
+	is_int(sent_table_match(st, &qp, ft, 1000500, 0, &hit), SENT_EXACT,
 	    "a quote of a captured packet matches it");
-	ok(hit.ts_us == 1000000 && hit.ttl == 64 && hit.first_error,
-	    "with its time and TTL, as the first error for it");
-	sent_table_match(st, &qp, 1000600, 0, &hit);
+	ok(hit.ts_us == 1000000 && hit.ttl == 64 && hit.first_error &&
+	    hit.flow == ft && hit.from_a && !hit.rewritten,
+	    "with its time, TTL, flow and way, as the first error for it");
+	sent_table_match(st, &qp, ft, 1000600, 0, &hit);
 	ok(!hit.first_error, "a second error for the same packet is not first");
-	is_int(sent_table_match(st, &qp, 1000000 + SENT_WINDOW_US + 1, 0,
+	is_int(sent_table_match(st, &qp, ft, 1000000 + SENT_WINDOW_US + 1, 0,
 	    &hit), SENT_NONE, "beyond the window nothing matches");
-	is_int(sent_table_match(st, &qp, 999999, 0, &hit), SENT_NONE,
+	is_int(sent_table_match(st, &qp, ft, 999999, 0, &hit), SENT_NONE,
 	    "an error before its packet matches nothing");
 	qp.ip_id = 1001;
-	is_int(sent_table_match(st, &qp, 1000500, 1, &hit), SENT_NONE,
+	is_int(sent_table_match(st, &qp, ft, 1000500, 1, &hit), SENT_NONE,
 	    "another IP ID is another packet");
 
 	/* NAT: the quote carries the outside source and another checksum. */
 	q = tuple4(nat, 61000, s, 53);
 	qp = (struct sent_pkt){ &q, 51, 1000, 0x00175678 };
-	is_int(sent_table_match(st, &qp, 1000500, 0, &hit), SENT_NONE,
-	    "a rewritten source is not taken when the quote names a known flow");
-	is_int(sent_table_match(st, &qp, 1000500, 1, &hit), SENT_ALTERED,
-	    "a rewritten source matches the one packet like it");
-	ok(hit.rewritten && hit.packet && hit.sport == 40000 &&
-	    memcmp(hit.src, c, 4) == 0, "naming the source as captured");
+	is_int(sent_table_match(st, &qp, flow_of(&q), 1000500, 0, &hit),
+	    SENT_NONE, "a rewritten source is not taken when the quote names "
+	    "a known flow");
+	is_int(sent_table_match(st, &qp, flow_of(&q), 1000500, 1, &hit),
+	    SENT_ALTERED, "a rewritten source matches the one packet like it");
+	ok(hit.rewritten && hit.packet && hit.flow == ft,
+	    "naming the flow of the packet as captured");
 	/* Linux restores address and port, not the UDP checksum. */
 	qp = (struct sent_pkt){ &t, 51, 1000, 0x00175678 };
-	is_int(sent_table_match(st, &qp, 1000500, 0, &hit), SENT_ALTERED,
+	is_int(sent_table_match(st, &qp, ft, 1000500, 0, &hit), SENT_ALTERED,
 	    "a quote differing only in its checksum matches its packet");
 	ok(!hit.rewritten, "and is not called rewritten");
 
 	/* Two sources sent the same ID and length: ambiguous. */
 	struct tuple t2 = tuple4(c2, 40000, s, 53);
 	struct sent_pkt p2 = { &t2, 51, 1000, 0x00179999 };
-	sent_table_add(st, &p2, 64, 1000100);
+	sent_table_add(st, &p2, flow_of(&t2), 1, 64, 1000100);
 	qp = (struct sent_pkt){ &q, 51, 1000, 0x00175678 };
-	is_int(sent_table_match(st, &qp, 1000500, 1, &hit), SENT_NONE,
-	    "two possible sources match neither");
+	is_int(sent_table_match(st, &qp, flow_of(&q), 1000500, 1, &hit),
+	    SENT_NONE, "two possible sources match neither");
 
 	/* Identical packets: the newest not yet quoted. */
 	struct tuple t6 = t;
 	t6.sport = 45005;
 	struct sent_pkt p6 = { &t6, 71, 0, 0x001f0001 };
-	sent_table_add(st, &p6, 64, 2000000);
-	sent_table_add(st, &p6, 64, 3000000);
-	sent_table_add(st, &p6, 64, 4000000);
-	sent_table_match(st, &p6, 3000050, 0, &hit);
+	uint64_t f6 = flow_of(&t6);
+	sent_table_add(st, &p6, f6, 1, 64, 2000000);
+	sent_table_add(st, &p6, f6, 1, 64, 3000000);
+	sent_table_match(st, &p6, f6, 3000050, 0, &hit);
 	is_int(hit.ts_us, 3000000, "of identical packets, the newest before the error");
-	sent_table_match(st, &p6, 3000060, 0, &hit);
+	sent_table_match(st, &p6, f6, 3000060, 0, &hit);
 	is_int(hit.ts_us, 2000000, "then the newest not yet quoted");
+	for (int i = 4; i <= 7; i++)
+		sent_table_add(st, &p6, f6, 1, 64, i * 1000000);
+	is_int(sent_table_match(st, &p6, f6, 2000070, 0, &hit), SENT_NONE,
+	    "four newer identical packets push the oldest out");
+	sent_table_match(st, &p6, f6, 7000050, 0, &hit);
+	is_int(hit.ts_us, 7000000, "and the newest is found");
 	sent_table_free(st);
 }
 
