@@ -347,23 +347,24 @@ icmp_error(struct analyzer *a, const struct decoded *d, int64_t ts_us)
 	 */
 	struct sent_hit hit;
 	enum sent_match m = SENT_NONE;
+	f = NULL;			/* the flow of the quote as it stands */
+	created = 0;
 	if (d->quote_depth == QUOTE_PORTS && d->quote_has_l4 &&
 	    d->quote_frag != FRAG_LATER) {
 		struct sent_pkt q = { &t, d->quote_ip_bytes,
 		    t.family == 4 ? d->quote_frag_id : 0, d->quote_l4 };
-		int known = flow_table_find(a->flows, &k) != NULL;
+		f = flow_table_find(a->flows, &k);
 		m = sent_table_match(a->sent, &q, flow_key_hash(&k), ts_us,
-		    !known, &hit);
+		    f == NULL, &hit);
 	}
-	f = NULL;
 	if (m == SENT_ALTERED && hit.rewritten) {
 		/* the flow of the packet NAT rewrote, if still in memory */
-		f = flow_table_find_hash(a->flows, hit.flow);
-		if (f == NULL)
+		struct flow *nat = flow_table_find_hash(a->flows, hit.flow);
+		if (nat == NULL)
 			m = SENT_NONE;
 		else {
+			f = nat;
 			from_a = hit.from_a;	/* the way that packet went */
-			created = 0;
 		}
 	}
 	if (f == NULL &&

@@ -82,6 +82,7 @@ struct live {
 	struct store		*db;
 	FILE			*ndjson;
 	struct store_live_stats	 st;
+	struct writer_expiry	 ex;		/* from o's timeouts */
 	int64_t			 last_flush, last_stats, last_prune;
 };
 
@@ -162,14 +163,6 @@ on_packet(u_char *arg, const struct pcap_pkthdr *hdr, const u_char *data)
 	    hdr->caplen, (int64_t)hdr->ts.tv_sec * 1000000 + hdr->ts.tv_usec);
 }
 
-static int64_t
-idle_timeout(const struct live_opts *o, const struct flow *f)
-{
-	const struct writer_expiry ex = { o->udp_timeout_us, o->tcp_timeout_us,
-	    o->closed_timeout_us };
-
-	return writer_idle_timeout(&ex, f);
-}
 
 struct pending {
 	struct flow	*f;
@@ -210,7 +203,8 @@ flush_one(struct flow *f, void *arg)
 {
 	struct flush_ctx *c = arg;
 	struct live *l = c->l;
-	int expired = c->all || c->now - f->last_us > idle_timeout(l->o, f);
+	int expired = c->all || c->now - f->last_us >
+	    writer_idle_timeout(&l->ex, f);
 	int evicted = !expired && f->last_us <= c->evict_before;
 	struct store_flow sf;
 	int64_t id = f->db_id;
@@ -704,6 +698,8 @@ live_run(const struct live_opts *o)
 
 	memset(&l, 0, sizeof(l));
 	l.o = o;
+	l.ex = (struct writer_expiry){ o->udp_timeout_us, o->tcp_timeout_us,
+	    o->closed_timeout_us };
 	log_init(1);
 
 	/* Everything that needs root or may fail is opened first, in the

@@ -4,20 +4,6 @@
 
 #include "daemon/writer.h"
 
-struct collect {
-	struct flow	**v;
-	size_t		  n;
-};
-
-static int
-collect_one(struct flow *f, void *arg)
-{
-	struct collect *c = arg;
-
-	c->v[c->n++] = f;
-	return 0;
-}
-
 /* Oldest first: rowids then follow time, which keeps the indexes cheap. */
 static int
 by_first_seen(const void *x, const void *y)
@@ -94,11 +80,13 @@ writer_idle_timeout(const struct writer_expiry *ex, const struct flow *f)
 	return ex->tcp_us;
 }
 
+/* Flows idle at now beyond their timeout, or all of them. */
 struct idle {
 	struct flow		**v;
 	size_t			  n, cap;
 	int64_t			  now;
 	const struct writer_expiry *ex;
+	int			  all;
 	int			  nomem;
 };
 
@@ -107,7 +95,7 @@ collect_idle(struct flow *f, void *arg)
 {
 	struct idle *c = arg;
 
-	if (c->now - f->last_us <= writer_idle_timeout(c->ex, f))
+	if (!c->all && c->now - f->last_us <= writer_idle_timeout(c->ex, f))
 		return 0;
 	if (c->n == c->cap) {
 		size_t ncap = c->cap ? c->cap * 2 : 1024;
@@ -324,42 +312,41 @@ async_hand_over(struct writer_async *w, struct analyzer *a, struct flow **v,
 	return 0;
 }
 
+/* Hand the flows collect_idle chose over; *n counts them. */
+static int
+async_hand_over_idle(struct writer_async *w, struct analyzer *a,
+    struct idle *c, size_t *n)
+{
+	int rc;
+
+	*n = 0;
+	flow_table_foreach(analyzer_flows(a), collect_idle, c);
+	if (c->nomem)
+		rc = async_put(w, NULL);
+	else if ((rc = async_hand_over(w, a, c->v, c->n)) == 0)
+		*n = c->n;
+	free(c->v);
+	return rc;
+}
+
 int
 writer_async_expire(struct writer_async *w, struct analyzer *a,
     int64_t now_us, const struct writer_expiry *ex, size_t *n)
 {
 	struct idle c = { .now = now_us, .ex = ex };
-	int rc;
 
-	*n = 0;
-	flow_table_foreach(analyzer_flows(a), collect_idle, &c);
-	if (c.nomem) {
-		free(c.v);
-		return async_put(w, NULL);
-	}
-	rc = async_hand_over(w, a, c.v, c.n);
-	if (rc == 0)
-		*n = c.n;
-	free(c.v);
-	return rc;
+	return async_hand_over_idle(w, a, &c, n);
 }
 
 int
 writer_async_finish(struct writer_async *w, struct analyzer *a)
 {
-	struct flow_table *ft = a != NULL ? analyzer_flows(a) : NULL;
-	struct collect c = { NULL, 0 };
+	struct idle c = { .all = 1 };
+	size_t n;
 	int rc = 0;
 
-	if (ft != NULL && flow_table_count(ft) > 0) {
-		if ((c.v = calloc(flow_table_count(ft), sizeof(*c.v))) == NULL)
-			rc = async_put(w, NULL);
-		else {
-			flow_table_foreach(ft, collect_one, &c);
-			rc = async_hand_over(w, a, c.v, c.n);
-		}
-		free(c.v);
-	}
+	if (a != NULL)
+		rc = async_hand_over_idle(w, a, &c, &n);
 	pthread_mutex_lock(&w->mu);
 	w->done = 1;
 	pthread_cond_broadcast(&w->cv);

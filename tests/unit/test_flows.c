@@ -45,6 +45,18 @@ test_keys(void)
 	    "equal addresses: ordered by port");
 }
 
+/* The key of test flow i (198.18.0.2:1000+i%7 -> 198.18.i.i:53), either way. */
+static void
+nth_key(int i, int from_server, struct flow_key *k, int *from)
+{
+	static const uint8_t a[4] = { 198, 18, 0, 2 };
+	const uint8_t b[4] = { 198, 18, (uint8_t)(i >> 8), (uint8_t)i };
+	struct tuple t = from_server ? tuple4(b, 53, a, (uint16_t)(1000 + i % 7)) :
+	    tuple4(a, (uint16_t)(1000 + i % 7), b, 53);
+
+	flow_key_make(&t, k, from);
+}
+
 static void
 test_table(void)
 {
@@ -57,10 +69,7 @@ test_table(void)
 	ok(ft != NULL, "table created");
 	/* enough flows to grow the table several times */
 	for (int i = 0; i < 20000; i++) {
-		b[2] = (uint8_t)(i >> 8);
-		b[3] = (uint8_t)i;
-		struct tuple t = tuple4(a, (uint16_t)(1000 + i % 7), b, 53);
-		flow_key_make(&t, &k, &from);
+		nth_key(i, 0, &k, &from);
 		struct flow *f = flow_table_get(ft, &k, from, &created);
 		all_new &= f != NULL && created;
 		if (f != NULL)
@@ -69,10 +78,7 @@ test_table(void)
 	ok(all_new, "20000 distinct flows are created");
 	is_int(flow_table_count(ft), 20000, "and counted");
 	for (int i = 0; i < 20000; i++) {
-		b[2] = (uint8_t)(i >> 8);
-		b[3] = (uint8_t)i;
-		struct tuple t = tuple4(b, 53, a, (uint16_t)(1000 + i % 7));
-		flow_key_make(&t, &k, &from);
+		nth_key(i, 1, &k, &from);
 		struct flow *f = flow_table_get(ft, &k, from, &created);
 		all_found &= f != NULL && !created && f->pkts[0] == (uint64_t)i;
 	}
@@ -81,18 +87,12 @@ test_table(void)
 	/* remove every other flow; the rest must still be found */
 	int removed_gone = 1, kept_found = 1;
 	for (int i = 0; i < 20000; i += 2) {
-		b[2] = (uint8_t)(i >> 8);
-		b[3] = (uint8_t)i;
-		struct tuple t = tuple4(a, (uint16_t)(1000 + i % 7), b, 53);
-		flow_key_make(&t, &k, &from);
+		nth_key(i, 0, &k, &from);
 		flow_table_remove(ft, flow_table_get(ft, &k, from, &created));
 	}
 	is_int(flow_table_count(ft), 10000, "half removed");
 	for (int i = 0; i < 20000; i++) {
-		b[2] = (uint8_t)(i >> 8);
-		b[3] = (uint8_t)i;
-		struct tuple t = tuple4(a, (uint16_t)(1000 + i % 7), b, 53);
-		flow_key_make(&t, &k, &from);
+		nth_key(i, 0, &k, &from);
 		struct flow *f = flow_table_get(ft, &k, from, &created);
 		if (i % 2 == 0) {
 			removed_gone &= created;
