@@ -180,14 +180,11 @@ fail:
 static int
 batch_write(struct store *s, struct batch *b)
 {
-	for (size_t i = 0; i < b->n; i++) {
+	for (size_t i = 0; i < b->n; i++)
 		/* no arithmetic on a NULL array (a batch without errors) */
 		b->flows[i].errors = b->errs != NULL ?
 		    b->errs + b->erroff[i] : NULL;
-		if (store_run_flow(s, &b->flows[i]) != 0)
-			return -1;
-	}
-	return 0;
+	return store_run_flows(s, b->flows, b->n);
 }
 
 #define ASYNC_QUEUED_MAX	4

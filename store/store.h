@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION	5
+#define STORE_SCHEMA_VERSION	6
 
 struct store;
 
@@ -84,7 +84,8 @@ const char *store_errmsg(const struct store *);
  */
 int store_run_begin(struct store *, const char *mode);
 int store_run_input(struct store *, const struct store_input *);
-int store_run_flow(struct store *, const struct store_flow *);
+/* Flows v[0..n), ids in the order given (oldest first keeps it cheap). */
+int store_run_flows(struct store *, const struct store_flow *v, size_t n);
 int store_run_malformed(struct store *, const char *reason, uint64_t count);
 /* *replaced: how many earlier runs this one replaced. */
 int store_run_finish(struct store *, const struct store_run_stats *,

@@ -1,0 +1,168 @@
+/*
+ * The store's run writer: flows and errors in multi-row inserts of every
+ * size (and the one-row tail), read back whole, ids in the order written;
+ * a re-analysis deletes exactly the earlier run's flows by its id range.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/flowstate.h"
+#include "store/store.h"
+#include "tests/unit/tap.h"
+
+#define NFLOWS	300
+
+static struct store_error errs[NFLOWS][3];
+static struct store_flow flows[NFLOWS];
+
+static void
+make_flows(int port0)
+{
+	memset(flows, 0, sizeof(flows));
+	for (int i = 0; i < NFLOWS; i++) {
+		struct store_flow *f = &flows[i];
+		f->family = i % 10 == 0 ? 6 : 4;
+		f->proto = 17;
+		f->has_ports = 1;
+		f->state = i % 3 ? STATE_REFUSED : STATE_ANSWERED;
+		f->src[0] = 198, f->src[1] = 18, f->src[3] = 2;
+		f->dst[0] = 198, f->dst[1] = 19, f->dst[2] = (uint8_t)(i >> 8);
+		f->dst[3] = (uint8_t)i;
+		f->sport = (uint16_t)(port0 + i);
+		f->dport = 53;
+		f->first_us = 1000000000000000 + (int64_t)i * 1000;
+		f->last_us = f->first_us + 500;
+		f->pkts_sent = 1;
+		f->nerrors = (size_t)(i % 3);
+		for (size_t k = 0; k < f->nerrors; k++) {
+			struct store_error *e = &errs[i][k];
+			memset(e, 0, sizeof(*e));
+			e->family = 4;
+			e->type = 3;
+			e->code = 3;
+			e->reporter[0] = 198;
+			e->count = (uint32_t)(i * 10 + (int)k);
+			e->first_us = e->last_us = f->first_us + 100 + (int64_t)k;
+			e->rtt_us = -1;
+		}
+		f->errors = errs[i];
+	}
+}
+
+struct seen {
+	int	n, bad_errors, bad_order, port0;
+	int64_t	last_id;
+};
+
+static int
+check_flow(const struct store_flow *f, void *arg)
+{
+	struct seen *c = arg;
+	int i = f->sport - c->port0;
+
+	if (f->id <= c->last_id)
+		c->bad_order++;
+	c->last_id = f->id;
+	if (i < 0 || i >= NFLOWS || f->nerrors != (size_t)(i % 3) ||
+	    f->family != (i % 10 == 0 ? 6 : 4) ||
+	    f->dst[3] != (uint8_t)i)
+		c->bad_errors++;
+	else
+		for (size_t k = 0; k < f->nerrors; k++)
+			if (f->errors[k].count != (uint32_t)(i * 10 + (int)k) ||
+			    f->errors[k].rtt_us != -1)
+				c->bad_errors++;
+	c->n++;
+	return 0;
+}
+
+static int
+run(const char *path, const char *digest, int port0, size_t split,
+    int *replaced)
+{
+	char err[256];
+	struct store *s = store_open(path, STORE_WRITE, err, sizeof(err));
+	struct store_input in = { .name = digest, .linktype = 1 };
+	struct store_run_stats rs = { .flows = NFLOWS };
+	int rc;
+
+	if (s == NULL) {
+		printf("# %s\n", err);
+		return -1;
+	}
+	snprintf(in.digest, sizeof(in.digest), "%s", digest);
+	make_flows(port0);
+	rc = store_run_begin(s, "offline") != 0 ||
+	    store_run_input(s, &in) != 0 ||
+	    store_run_flows(s, flows, split) != 0 ||
+	    store_run_flows(s, flows + split, NFLOWS - split) != 0 ||
+	    store_run_finish(s, &rs, replaced) != 0 ? -1 : 0;
+	if (rc != 0)
+		printf("# %s\n", store_errmsg(s));
+	store_close(s);
+	return rc;
+}
+
+static int
+query(const char *path, int port, struct seen *c)
+{
+	char err[256];
+	struct store *s = store_open(path, STORE_READ, err, sizeof(err));
+	struct store_query q = { .port = port, .proto = -1, .sort = SORT_FIRST };
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->port0 = port < 0 ? 10000 : port;
+	if (s == NULL)
+		return -1;
+	rc = store_query_flows(s, &q, check_flow, c);
+	store_close(s);
+	return rc;
+}
+
+int
+main(void)
+{
+	char path[] = "/tmp/test_store.XXXXXX";
+	char db[64];
+	struct seen c;
+	int replaced, fd = mkstemp(path);
+
+	if (fd < 0)
+		return 2;
+	close(fd);
+	unlink(path);
+	snprintf(db, sizeof(db), "%s.db", path);
+
+	/* 290 + 10: chunks of 256, 16, 16 and one-row tails, errors too */
+	int rc = run(db, "aaaa", 10000, 290, &replaced);
+	is_int(rc, 0, "run 1 written");
+	rc = query(db, -1, &c);
+	ok(rc >= 0, "run 1 read");
+	is_int(c.n, NFLOWS, "every flow read back");
+	is_int(c.bad_errors, 0, "each flow with its own errors and fields");
+	is_int(c.bad_order, 0, "ids follow the order written");
+
+	rc = run(db, "bbbb", 20000, 0, &replaced);
+	is_int(rc, 0, "run 2 written");
+	is_int(replaced, 0, "another input replaces nothing");
+	rc = run(db, "bbbb", 30000, 257, &replaced);
+	is_int(rc, 0, "run 3 written");
+	is_int(replaced, 1, "the same input again replaces run 2");
+	query(db, 10000, &c);
+	is_int(c.n, 1, "run 1's flows are kept");
+	query(db, 20000, &c);
+	is_int(c.n, 0, "run 2's flows are gone");
+	query(db, -1, &c);
+	is_int(c.n, 2 * NFLOWS, "runs 1 and 3, nothing else");
+
+	char side[80];
+	unlink(db);
+	snprintf(side, sizeof(side), "%s-wal", db);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", db);
+	unlink(side);
+	return tap_done();
+}
