@@ -469,16 +469,21 @@ analyzer_packet_on(struct analyzer *a, int iface, int linktype,
 		icmp_error(a, &d, ts_us);
 		return;
 	}
+	/* where the packet will be remembered: fetched while its flow is */
+	struct sent_pkt sent = { &d.t, d.ip_bytes,
+	    d.t.family == 4 ? d.frag_id : 0, d.l4_word };
+	uint64_t sent_key = 0;
+	if (d.t.has_ports) {
+		sent_key = sent_table_key(&sent);
+		sent_table_prefetch(a->sent, sent_key);
+	}
 	if ((f = account(a, &d.t, d.ip_bytes, d.ttl, ts_us, &back)) == NULL)
 		return;
 	if (d.t.proto == PROTO_TCP)
 		tcp_track(a, f, &d, back, ts_us, ifid);
-	if (d.t.has_ports) {
-		struct sent_pkt p = { &d.t, d.ip_bytes,
-		    d.t.family == 4 ? d.frag_id : 0, d.l4_word };
-		sent_table_add(a->sent, &p, f->hash, f->src_is_a != back,
-		    d.ttl, ts_us);
-	}
+	if (d.t.has_ports)
+		sent_table_add(a->sent, sent_key, &sent, f->hash,
+		    f->src_is_a != back, d.ttl, ts_us);
 	if (d.frag == FRAG_FIRST)
 		frag_table_add(&a->frags, &d.t, d.frag_id);
 }

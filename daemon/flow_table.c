@@ -150,15 +150,14 @@ flow_table_get(struct flow_table *ft, const struct flow_key *k, int from_a,
 }
 
 struct flow *
-flow_table_find_hash(struct flow_table *ft, uint64_t h)
+flow_table_find_hash(struct flow_table *ft, uint32_t h)
 {
-	if (h == 0)
-		return NULL;
+	/* the slot comes from the hash's low bits, all of them in h */
 	for (size_t i = h & ft->mask;; i = (i + 1) & ft->mask) {
 		struct flow *f = &ft->slots[i];
 		if (f->hash == 0)
 			return NULL;
-		if (f->hash == h)
+		if ((uint32_t)f->hash == h)
 			return f;
 	}
 }

@@ -111,7 +111,7 @@ struct flow *flow_table_find(struct flow_table *, const struct flow_key *k);
  * of the same hash is as unlikely as a random 64-bit match).
  */
 uint64_t flow_key_hash(const struct flow_key *k);
-struct flow *flow_table_find_hash(struct flow_table *, uint64_t hash);
+struct flow *flow_table_find_hash(struct flow_table *, uint32_t hash_low);
 
 /*
  * Attach one ICMP error occurrence to a flow (aggregated per type, code and

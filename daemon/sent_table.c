@@ -1,9 +1,10 @@
 /*
- * Four 32-byte entries a 128-byte bucket (two cache lines, aligned): a
+ * Four 16-byte entries a 64-byte bucket (one cache line, aligned): a
  * burst of identical packets (IPv6 SYN retransmissions) keeps its last
- * four, each of which an error may quote. An entry names its packet's flow by the flow
- * key's hash, not by addresses: a match tells which flow, and whether the
- * quote's own 5-tuple is that flow's (no rewriting) or another (NAT).
+ * four, each of which an error may quote. An entry names its packet's
+ * flow by half the flow key's hash, not by addresses: a match tells which
+ * flow, and whether the quote's own 5-tuple is that flow's (no rewriting)
+ * or another (NAT).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,26 +12,40 @@
 #include "daemon/sent_table.h"
 
 #define WAYS	4
+#define BUCKETS	(SENT_SLOTS / WAYS)
+
+/*
+ * A slot's first word: in use, 21 bits of the NAT-proof key above those
+ * that chose the bucket, whether an error quoted the packet, whether key
+ * side a sent it, its TTL.
+ */
+#define TAG_USED	0x80000000u
+#define TAG_NAT		0xfffffc00u	/* with TAG_USED */
+#define TAG_ERRORED	0x200u
+#define TAG_FROM_A	0x100u
+#define TAG_TTL		0xffu
 
 struct sent_slot {
-	uint32_t	nat_tag;	/* high half of the NAT-proof key; 0: empty */
+	uint32_t	tag;
 	uint32_t	exact_tag;	/* with what NAT rewrites */
-	int64_t		ts_us;
-	uint64_t	flow;		/* flow_key_hash of the packet's flow */
-	uint8_t		ttl;
-	uint8_t		errored;	/* an error quoted it */
-	uint8_t		from_a;		/* sent by the flow key's side a */
-	uint8_t		pad[5];
+	uint32_t	flow;		/* low half of its flow's key hash */
+	uint32_t	ts;		/* microseconds since the table's epoch */
 };
 
+/*
+ * One cache line a bucket, so that the insert every packet makes costs
+ * one miss, and that one prefetched (sent_table_prefetch).
+ */
 struct sent_bucket {
 	struct sent_slot way[WAYS];
-} __attribute__((aligned(128)));
+} __attribute__((aligned(64)));
 
-_Static_assert(sizeof(struct sent_bucket) == 128, "a bucket is two cache lines");
+_Static_assert(sizeof(struct sent_bucket) == 64, "a bucket is a cache line");
 
 struct sent_table {
-	struct sent_bucket b[SENT_SLOTS / WAYS];
+	int64_t			epoch;	/* slot times count from here */
+	int			started;
+	struct sent_bucket	b[BUCKETS];
 };
 
 struct sent_table *
@@ -38,7 +53,7 @@ sent_table_new(void)
 {
 	struct sent_table *st;
 
-	if (posix_memalign((void **)&st, 128, sizeof(*st)) != 0)
+	if (posix_memalign((void **)&st, 64, sizeof(*st)) != 0)
 		return NULL;
 	memset(st, 0, sizeof(*st));
 	return st;
@@ -68,10 +83,10 @@ mix_bytes(uint64_t h, const uint8_t *p, size_t n)
 	return h;
 }
 
-/* What NAT leaves alone: family, protocol, destination, length, ID. */
-static uint64_t
-nat_key(const struct sent_pkt *p)
+uint64_t
+sent_table_key(const struct sent_pkt *p)
 {
+	/* what NAT leaves alone: family, protocol, destination, length, ID */
 	const struct tuple *t = p->t;
 	uint64_t h = mix(0, (uint64_t)t->family << 56 |
 	    (uint64_t)t->proto << 48 | (uint64_t)t->dport << 32 | p->ip_bytes);
@@ -93,64 +108,100 @@ exact_tag(const struct sent_pkt *p, uint64_t nk)
 static uint32_t
 nat_tag(uint64_t nk)
 {
-	return (uint32_t)(nk >> 32) | 1;
+	return ((uint32_t)(nk >> 32) & TAG_NAT) | TAG_USED;
 }
 
 static struct sent_bucket *
 bucket(struct sent_table *st, uint64_t nk)
 {
-	return &st->b[nk & (SENT_SLOTS / WAYS - 1)];
+	return &st->b[nk & (BUCKETS - 1)];
 }
 
 void
-sent_table_add(struct sent_table *st, const struct sent_pkt *p,
+sent_table_prefetch(struct sent_table *st, uint64_t key)
+{
+	__builtin_prefetch(bucket(st, key), 1);
+}
+
+/*
+ * Count slot times from a new epoch some way before now: slots older than
+ * the window are forgotten, and so are slots a backward jump in time
+ * (another capture file) leaves in the future beyond 32 bits.
+ */
+static void
+rebase(struct sent_table *st, int64_t now_us)
+{
+	int64_t epoch = now_us - 2 * SENT_WINDOW_US;
+
+	for (size_t i = 0; i < BUCKETS; i++)
+		for (int w = 0; w < WAYS; w++) {
+			struct sent_slot *s = &st->b[i].way[w];
+			int64_t at = st->epoch + s->ts;
+			if (!(s->tag & TAG_USED))
+				continue;
+			if (at < now_us - SENT_WINDOW_US ||
+			    at - epoch > UINT32_MAX)
+				memset(s, 0, sizeof(*s));
+			else
+				s->ts = (uint32_t)(at - epoch);
+		}
+	st->epoch = epoch;
+}
+
+void
+sent_table_add(struct sent_table *st, uint64_t key, const struct sent_pkt *p,
     uint64_t flow, int from_a, uint8_t ttl, int64_t ts_us)
 {
-	uint64_t nk = nat_key(p);
-	struct sent_bucket *b = bucket(st, nk);
+	struct sent_bucket *b = bucket(st, key);
 	struct sent_slot *s = &b->way[0];
 
+	if (!st->started) {
+		st->epoch = ts_us - 2 * SENT_WINDOW_US;
+		st->started = 1;
+	}
+	if (ts_us < st->epoch || ts_us - st->epoch > UINT32_MAX)
+		rebase(st, ts_us);
 	/* an empty way, else the oldest */
-	for (int i = 1; i < WAYS && s->nat_tag != 0; i++)
-		if (b->way[i].nat_tag == 0 || b->way[i].ts_us < s->ts_us)
+	for (int i = 1; i < WAYS && (s->tag & TAG_USED); i++)
+		if (!(b->way[i].tag & TAG_USED) || b->way[i].ts < s->ts)
 			s = &b->way[i];
-	s->nat_tag = nat_tag(nk);
-	s->exact_tag = exact_tag(p, nk);
-	s->ts_us = ts_us;
-	s->flow = flow;
-	s->from_a = (uint8_t)(from_a != 0);
-	s->ttl = ttl;
-	s->errored = 0;
+	s->tag = nat_tag(key) | (from_a ? TAG_FROM_A : 0) | ttl;
+	s->exact_tag = exact_tag(p, key);
+	s->flow = (uint32_t)flow;
+	s->ts = (uint32_t)(ts_us - st->epoch);
 }
 
 static void
-fill_hit(struct sent_slot *s, struct sent_hit *hit, uint64_t quote_flow)
+fill_hit(const struct sent_table *st, struct sent_slot *s,
+    struct sent_hit *hit, uint32_t quote_flow)
 {
-	hit->ts_us = s->ts_us;
-	hit->ttl = s->ttl;
-	hit->first_error = !s->errored;
+	hit->ts_us = st->epoch + s->ts;
+	hit->ttl = (uint8_t)(s->tag & TAG_TTL);
+	hit->first_error = !(s->tag & TAG_ERRORED);
 	hit->flow = s->flow;
-	hit->from_a = s->from_a;
+	hit->from_a = (s->tag & TAG_FROM_A) != 0;
 	hit->packet = 1;
 	hit->rewritten = s->flow != quote_flow;
-	s->errored = 1;
+	s->tag |= TAG_ERRORED;
 }
 
 enum sent_match
 sent_table_match(struct sent_table *st, const struct sent_pkt *q,
-    uint64_t quote_flow, int64_t ts_us, int other_source,
+    uint64_t quote_flow_hash, int64_t ts_us, int other_source,
     struct sent_hit *hit)
 {
-	uint64_t nk = nat_key(q);
+	uint64_t nk = sent_table_key(q);
 	uint32_t nt = nat_tag(nk), et = exact_tag(q, nk);
+	uint32_t quote_flow = (uint32_t)quote_flow_hash;
 	struct sent_bucket *b = bucket(st, nk);
 	struct sent_slot *exact = NULL, *cand = NULL;
 	int ncand = 0;
 
 	for (int i = 0; i < WAYS; i++) {
 		struct sent_slot *s = &b->way[i];
-		if (s->nat_tag != nt || ts_us < s->ts_us ||
-		    ts_us - s->ts_us > SENT_WINDOW_US)
+		int64_t at = st->epoch + s->ts;
+		if ((s->tag & (TAG_NAT | TAG_USED)) != nt || ts_us < at ||
+		    ts_us - at > SENT_WINDOW_US)
 			continue;
 		if (s->exact_tag == et && s->flow == quote_flow) {
 			/*
@@ -158,9 +209,11 @@ sent_table_match(struct sent_table *st, const struct sent_pkt *q,
 			 * ID to differ in): the newest not quoted yet, as an
 			 * error follows its packet before the next is sent.
 			 */
-			if (exact == NULL || (exact->errored && !s->errored) ||
-			    (exact->errored == s->errored &&
-			    s->ts_us > exact->ts_us))
+			int e_err = exact != NULL &&
+			    (exact->tag & TAG_ERRORED) != 0;
+			int s_err = (s->tag & TAG_ERRORED) != 0;
+			if (exact == NULL || (e_err && !s_err) ||
+			    (e_err == s_err && s->ts > exact->ts))
 				exact = s;
 			continue;
 		}
@@ -168,23 +221,23 @@ sent_table_match(struct sent_table *st, const struct sent_pkt *q,
 			continue;
 		if (cand != NULL && s->flow != cand->flow)
 			ncand = -WAYS;	/* two flows: ambiguous */
-		if (cand == NULL || s->ts_us > cand->ts_us)
+		if (cand == NULL || s->ts > cand->ts)
 			cand = s;
 		ncand++;
 	}
 	if (exact != NULL) {
-		fill_hit(exact, hit, quote_flow);
+		fill_hit(st, exact, hit, quote_flow);
 		return SENT_EXACT;
 	}
 	if (cand == NULL || ncand <= 0)
 		return SENT_NONE;
 	if (ncand == 1) {
-		fill_hit(cand, hit, quote_flow);
+		fill_hit(st, cand, hit, quote_flow);
 	} else {
 		/* One flow, several packets: the flow, not the packet. */
 		memset(hit, 0, sizeof(*hit));
 		hit->flow = cand->flow;
-		hit->from_a = cand->from_a;
+		hit->from_a = (cand->tag & TAG_FROM_A) != 0;
 		hit->first_error = 1;
 		hit->rewritten = cand->flow != quote_flow;
 	}

@@ -18,7 +18,7 @@
 
 #include "parsers/decode.h"
 
-#define SENT_SLOTS	(1u << 16)	/* 2 MiB */
+#define SENT_SLOTS	(1u << 17)	/* 2 MiB */
 #define SENT_WINDOW_US	(30 * 1000000LL)
 
 /* What an ICMP quote shows of a packet (and what is kept of one sent). */
@@ -43,7 +43,7 @@ enum sent_match {
 
 struct sent_hit {
 	int64_t		ts_us;		/* when the packet was seen */
-	uint64_t	flow;		/* flow_key_hash of its flow */
+	uint32_t	flow;		/* low half of its flow's flow_key_hash */
 	uint8_t		from_a;		/* sent by that key's side a */
 	uint8_t		ttl;		/* its TTL there */
 	uint8_t		first_error;	/* no error had quoted it before */
@@ -56,9 +56,16 @@ struct sent_table;
 struct sent_table *sent_table_new(void);
 void sent_table_free(struct sent_table *);
 
-/* flow: flow_key_hash of the packet's flow; from_a: sent by key side a. */
-void sent_table_add(struct sent_table *, const struct sent_pkt *,
-    uint64_t flow, int from_a, uint8_t ttl, int64_t ts_us);
+/*
+ * Adding a packet: its key first, and a prefetch of where it goes while
+ * the packet's flow is looked up. flow: flow_key_hash of the packet's
+ * flow; from_a: sent by key side a.
+ */
+uint64_t sent_table_key(const struct sent_pkt *);
+void sent_table_prefetch(struct sent_table *, uint64_t key);
+void sent_table_add(struct sent_table *, uint64_t key,
+    const struct sent_pkt *, uint64_t flow, int from_a, uint8_t ttl,
+    int64_t ts_us);
 
 /*
  * Find the packet a quote names, seen at most SENT_WINDOW_US before the

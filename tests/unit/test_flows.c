@@ -193,12 +193,12 @@ test_sent(void)
 	uint64_t ft = flow_of(&t);
 
 	ok(st != NULL, "a sent table");
-	sent_table_add(st, &p, ft, 1, 64, 1000000);
+	sent_table_add(st, sent_table_key(&p), &p, ft, 1, 64, 1000000);
 	qp = p;
 	is_int(sent_table_match(st, &qp, ft, 1000500, 0, &hit), SENT_EXACT,
 	    "a quote of a captured packet matches it");
 	ok(hit.ts_us == 1000000 && hit.ttl == 64 && hit.first_error &&
-	    hit.flow == ft && hit.from_a && !hit.rewritten,
+	    hit.flow == (uint32_t)ft && hit.from_a && !hit.rewritten,
 	    "with its time, TTL, flow and way, as the first error for it");
 	sent_table_match(st, &qp, ft, 1000600, 0, &hit);
 	ok(!hit.first_error, "a second error for the same packet is not first");
@@ -218,7 +218,7 @@ test_sent(void)
 	    "a known flow");
 	is_int(sent_table_match(st, &qp, flow_of(&q), 1000500, 1, &hit),
 	    SENT_ALTERED, "a rewritten source matches the one packet like it");
-	ok(hit.rewritten && hit.packet && hit.flow == ft,
+	ok(hit.rewritten && hit.packet && hit.flow == (uint32_t)ft,
 	    "naming the flow of the packet as captured");
 	/* Linux restores address and port, not the UDP checksum. */
 	qp = (struct sent_pkt){ &t, 51, 1000, 0x00175678 };
@@ -229,7 +229,7 @@ test_sent(void)
 	/* Two sources sent the same ID and length: ambiguous. */
 	struct tuple t2 = tuple4(c2, 40000, s, 53);
 	struct sent_pkt p2 = { &t2, 51, 1000, 0x00179999 };
-	sent_table_add(st, &p2, flow_of(&t2), 1, 64, 1000100);
+	sent_table_add(st, sent_table_key(&p2), &p2, flow_of(&t2), 1, 64, 1000100);
 	qp = (struct sent_pkt){ &q, 51, 1000, 0x00175678 };
 	is_int(sent_table_match(st, &qp, flow_of(&q), 1000500, 1, &hit),
 	    SENT_NONE, "two possible sources match neither");
@@ -239,18 +239,35 @@ test_sent(void)
 	t6.sport = 45005;
 	struct sent_pkt p6 = { &t6, 71, 0, 0x001f0001 };
 	uint64_t f6 = flow_of(&t6);
-	sent_table_add(st, &p6, f6, 1, 64, 2000000);
-	sent_table_add(st, &p6, f6, 1, 64, 3000000);
+	sent_table_add(st, sent_table_key(&p6), &p6, f6, 1, 64, 2000000);
+	sent_table_add(st, sent_table_key(&p6), &p6, f6, 1, 64, 3000000);
 	sent_table_match(st, &p6, f6, 3000050, 0, &hit);
 	is_int(hit.ts_us, 3000000, "of identical packets, the newest before the error");
 	sent_table_match(st, &p6, f6, 3000060, 0, &hit);
 	is_int(hit.ts_us, 2000000, "then the newest not yet quoted");
 	for (int i = 4; i <= 7; i++)
-		sent_table_add(st, &p6, f6, 1, 64, i * 1000000);
+		sent_table_add(st, sent_table_key(&p6), &p6, f6, 1, 64, i * 1000000);
 	is_int(sent_table_match(st, &p6, f6, 2000070, 0, &hit), SENT_NONE,
 	    "four newer identical packets push the oldest out");
 	sent_table_match(st, &p6, f6, 7000050, 0, &hit);
 	is_int(hit.ts_us, 7000000, "and the newest is found");
+
+	/* Slot times are 32-bit microseconds from an epoch that moves. */
+	int64_t wrap = 1000000 + (1LL << 32);
+	is_int(sent_table_match(st, &p, ft, wrap + 500, 0, &hit), SENT_NONE,
+	    "a packet 2^32 microseconds before an error is not its packet");
+	sent_table_add(st, sent_table_key(&p), &p, ft, 1, 60, 3 * wrap);
+	is_int(sent_table_match(st, &p, ft, 3 * wrap + 500, 0, &hit),
+	    SENT_EXACT, "hours later a packet is remembered as ever");
+	ok(hit.ts_us == 3 * wrap && hit.ttl == 60 && hit.first_error,
+	    "with its own time, TTL and no error before");
+	sent_table_add(st, sent_table_key(&p), &p, ft, 1, 62, 1000000);
+	is_int(sent_table_match(st, &p, ft, 1000500, 0, &hit), SENT_EXACT,
+	    "time going back hours (another file) finds the packet then");
+	ok(hit.ts_us == 1000000 && hit.ttl == 62 && hit.first_error,
+	    "and not one of the later hours");
+	is_int(sent_table_match(st, &p, ft, 3 * wrap + 600, 0, &hit),
+	    SENT_NONE, "which were forgotten");
 	sent_table_free(st);
 }
 
