@@ -35,7 +35,26 @@ struct host_ttl {
 	uint8_t		ttl;
 };
 
+/*
+ * A UDP or TCP packet decoded, its flow's slot and sent-table bucket
+ * prefetched, and accounted only when the next packet has been read and
+ * decoded: by then both are in cache. Anything that looks at the flows
+ * settles it first (analyzer_flows).
+ */
+struct pending {
+	int		 on;
+	struct decoded	 d;
+	int64_t		 ts_us;
+	uint32_t	 ifid;
+	struct flow_key	 k;
+	int		 from_a;
+	uint64_t	 hash;
+	uint64_t	 sent_key;
+};
+
 struct analyzer {
+	struct pending		 pend[2];	/* the one waiting, the next */
+	int			 next;
 	struct flow_table	*flows;
 	struct frag_table	 frags;
 	struct sent_table	*sent;
@@ -194,9 +213,12 @@ analyzer_stats(const struct analyzer *a)
 	return &a->st;
 }
 
+static void settle(struct analyzer *);
+
 struct flow_table *
 analyzer_flows(struct analyzer *a)
 {
+	settle(a);
 	return a->flows;
 }
 
@@ -221,15 +243,14 @@ flow_touch(struct flow *f, int64_t ts_us, int created)
 
 /* Account one packet of tuple t (with IP length bytes) to its flow. */
 static struct flow *
-account(struct analyzer *a, const struct tuple *t, uint32_t bytes,
-    uint8_t ttl, int64_t ts_us, int *back)
+account_key(struct analyzer *a, const struct flow_key *k, uint64_t hash,
+    int from_a, uint32_t bytes, uint8_t ttl, int64_t ts_us, int *back)
 {
-	struct flow_key k;
-	int from_a, created;
+	int created;
 	struct flow *f;
 
-	flow_key_make(t, &k, &from_a);
-	if ((f = flow_table_get(a->flows, &k, from_a, &created)) == NULL) {
+	if ((f = flow_table_get_hashed(a->flows, k, hash, from_a, &created)) ==
+	    NULL) {
 		a->st.nomem++;
 		return NULL;
 	}
@@ -240,6 +261,18 @@ account(struct analyzer *a, const struct tuple *t, uint32_t bytes,
 	f->bytes[*back] += bytes;
 	flow_touch(f, ts_us, created);
 	return f;
+}
+
+static struct flow *
+account(struct analyzer *a, const struct tuple *t, uint32_t bytes,
+    uint8_t ttl, int64_t ts_us, int *back)
+{
+	struct flow_key k;
+	int from_a;
+
+	flow_key_make(t, &k, &from_a);
+	return account_key(a, &k, flow_key_hash(&k), from_a, bytes, ttl, ts_us,
+	    back);
 }
 
 /*
@@ -424,68 +457,96 @@ void
 analyzer_packet_on(struct analyzer *a, int iface, int linktype,
     const uint8_t *pkt, uint32_t caplen, int64_t ts_us)
 {
-	struct decoded d;
-	struct flow *f;
+	struct pending *p = &a->pend[a->next];
+	struct decoded *d = &p->d;
 	int back;
 
 	a->st.packets++;
-	switch (pkt_decode(linktype, pkt, caplen, &d)) {
+	switch (pkt_decode(linktype, pkt, caplen, d)) {
 	case DECODE_OK:
 		break;
 	case DECODE_NOT_IP:
 		a->st.not_ip++;
 		return;
 	case DECODE_MALFORMED:
-		a->st.malformed[d.why]++;
+		a->st.malformed[d->why]++;
 		return;
 	case DECODE_UNSUPPORTED_LINK:
 		a->st.not_ip++;
 		return;
 	}
-	uint64_t where = (uint64_t)iface << 32 | d.link_if;
+	uint64_t where = (uint64_t)iface << 32 | d->link_if;
 	uint32_t ifid = (uint32_t)(where ^ where >> 29);
-	if (ttl_reference(&d))
-		host_ttl_note(a, &d, ifid);
-	if (a->dedupe_us > 0 && seen_before(a, &d, where, ts_us)) {
+	if (ttl_reference(d))
+		host_ttl_note(a, d, ifid);
+	if (a->dedupe_us > 0 && seen_before(a, d, where, ts_us)) {
 		a->st.duplicates++;
 		return;
 	}
 	a->st.decoded++;
 
-	if (d.frag == FRAG_LATER) {
+	if (d->frag == FRAG_LATER) {
 		struct tuple t;
-		if (!frag_table_find(&a->frags, &d.t, d.frag_id, &t)) {
+		settle(a);	/* the first fragment may be waiting */
+		if (!frag_table_find(&a->frags, &d->t, d->frag_id, &t)) {
 			a->st.frag_unmatched++;
 			return;
 		}
-		account(a, &t, d.ip_bytes, d.ttl, ts_us, &back);
+		account(a, &t, d->ip_bytes, d->ttl, ts_us, &back);
 		return;
 	}
-	if (d.icmp == ICMP_INFO) {
+	if (d->icmp == ICMP_INFO) {
 		a->st.icmp_info++;
 		return;
 	}
-	if (d.icmp == ICMP_ERROR) {
-		icmp_error(a, &d, ts_us);
+	if (d->icmp == ICMP_ERROR) {
+		settle(a);
+		icmp_error(a, d, ts_us);
 		return;
 	}
-	/* where the packet will be remembered: fetched while its flow is */
-	struct sent_pkt sent = { &d.t, d.ip_bytes,
-	    d.t.family == 4 ? d.frag_id : 0, d.l4_word };
-	uint64_t sent_key = 0;
-	if (d.t.has_ports) {
-		sent_key = sent_table_key(&sent);
-		sent_table_prefetch(a->sent, sent_key);
+
+	/* this one waits for the next, in cache by then; the last goes on */
+	p->ts_us = ts_us;
+	p->ifid = ifid;
+	flow_key_make(&d->t, &p->k, &p->from_a);
+	p->hash = flow_key_hash(&p->k);
+	flow_table_prefetch(a->flows, p->hash);
+	if (d->t.has_ports) {
+		struct sent_pkt sp = { &d->t, d->ip_bytes,
+		    d->t.family == 4 ? d->frag_id : 0, d->l4_word };
+		p->sent_key = sent_table_key(&sp);
+		sent_table_prefetch(a->sent, p->sent_key);
 	}
-	if ((f = account(a, &d.t, d.ip_bytes, d.ttl, ts_us, &back)) == NULL)
+	settle(a);
+	p->on = 1;
+	a->next ^= 1;
+}
+
+/* Account the packet waiting, if one is. */
+static void
+settle(struct analyzer *a)
+{
+	struct pending *p = &a->pend[a->next ^ 1];
+	const struct decoded *d = &p->d;
+	struct flow *f;
+	int back;
+
+	if (!p->on)
 		return;
-	if (d.t.proto == PROTO_TCP)
-		tcp_track(a, f, &d, back, ts_us, ifid);
-	if (d.t.has_ports)
-		sent_table_add(a->sent, sent_key, &sent, f->hash,
-		    f->src_is_a != back, d.ttl, ts_us);
-	if (d.frag == FRAG_FIRST)
-		frag_table_add(&a->frags, &d.t, d.frag_id);
+	p->on = 0;
+	if ((f = account_key(a, &p->k, p->hash, p->from_a, d->ip_bytes,
+	    d->ttl, p->ts_us, &back)) == NULL)
+		return;
+	if (d->t.proto == PROTO_TCP)
+		tcp_track(a, f, d, back, p->ts_us, p->ifid);
+	if (d->t.has_ports) {
+		struct sent_pkt sp = { &d->t, d->ip_bytes,
+		    d->t.family == 4 ? d->frag_id : 0, d->l4_word };
+		sent_table_add(a->sent, p->sent_key, &sp, f->hash,
+		    f->src_is_a != back, d->ttl, p->ts_us);
+	}
+	if (d->frag == FRAG_FIRST)
+		frag_table_add(&a->frags, &d->t, d->frag_id);
 }
 
 int

@@ -119,12 +119,23 @@ grow(struct flow_table *ft)
 	return 0;
 }
 
+void
+flow_table_prefetch(const struct flow_table *ft, uint64_t h)
+{
+	__builtin_prefetch(&ft->slots[h & ft->mask], 1);
+}
+
 struct flow *
 flow_table_get(struct flow_table *ft, const struct flow_key *k, int from_a,
     int *created)
 {
-	uint64_t h = flow_key_hash(k);
+	return flow_table_get_hashed(ft, k, flow_key_hash(k), from_a, created);
+}
 
+struct flow *
+flow_table_get_hashed(struct flow_table *ft, const struct flow_key *k,
+    uint64_t h, int from_a, int *created)
+{
 	*created = 0;
 	for (size_t i = h & ft->mask;; i = (i + 1) & ft->mask) {
 		struct flow *f = &ft->slots[i];
@@ -135,7 +146,8 @@ flow_table_get(struct flow_table *ft, const struct flow_key *k, int from_a,
 		if ((ft->count + 1) * 4 > (ft->mask + 1) * 3) {
 			if (grow(ft) != 0)
 				return NULL;
-			return flow_table_get(ft, k, from_a, created);
+			return flow_table_get_hashed(ft, k, h, from_a,
+			    created);
 		}
 		memset(f, 0, sizeof(*f));
 		f->key = *k;

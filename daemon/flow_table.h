@@ -101,6 +101,10 @@ void flow_key_make(const struct tuple *t, struct flow_key *k, int *from_a);
  */
 struct flow *flow_table_get(struct flow_table *, const struct flow_key *k,
     int from_a, int *created);
+/* The same with the key's flow_key_hash known, its slot prefetched. */
+void flow_table_prefetch(const struct flow_table *, uint64_t hash);
+struct flow *flow_table_get_hashed(struct flow_table *,
+    const struct flow_key *k, uint64_t hash, int from_a, int *created);
 
 /* The flow of key k, or NULL. */
 struct flow *flow_table_find(struct flow_table *, const struct flow_key *k);
