@@ -131,10 +131,16 @@ packet_signature(const struct decoded *d)
 static uint64_t
 host_key(uint8_t family, const uint8_t addr[16], uint32_t ifid)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ ((uint64_t)ifid << 8 | family);
+	/* two words, not sixteen bytes: this runs for nearly every packet */
+	uint64_t w[2], h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)ifid << 8 | family);
 
-	for (int i = 0; i < 16; i++)
-		h = (h ^ addr[i]) * 0x100000001b3ull;
+	memcpy(w, addr, sizeof(w));
+	h = (h ^ w[0]) * 0xff51afd7ed558ccdull;
+	h = (h ^ h >> 32 ^ w[1]) * 0xc4ceb9fe1a85ec53ull;
+	/* every input bit reaches the low bits that pick the slot */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
 	return h ? h : 1;
 }
 
