@@ -24,6 +24,12 @@ struct flow_table {
 	uint32_t		 free_tcps;	/* free list through .next_free */
 };
 
+/*
+ * Flows are cleared by copying this, not by memset: for 128 bytes GCC
+ * emits rep stos, which costs more than the rest of creating a flow.
+ */
+static const struct flow flow_zero;
+
 struct flow_table *
 flow_table_new(void)
 {
@@ -149,7 +155,7 @@ flow_table_get_hashed(struct flow_table *ft, const struct flow_key *k,
 			return flow_table_get_hashed(ft, k, h, from_a,
 			    created);
 		}
-		memset(f, 0, sizeof(*f));
+		*f = flow_zero;
 		f->key = *k;
 		f->hash = h;
 		f->src_is_a = (uint8_t)from_a;
@@ -295,7 +301,7 @@ flow_table_remove(struct flow_table *ft, struct flow *f)
 			i = j;
 		}
 	}
-	memset(&ft->slots[i], 0, sizeof(ft->slots[i]));
+	ft->slots[i] = flow_zero;
 	ft->count--;
 }
 

@@ -25,7 +25,9 @@ writer_flow_to_store(struct analyzer *a, const struct flow *f,
 	size_t alen = k->family == 6 ? 16 : 4, n = 0;
 	int s = f->src_is_a ? 0 : 1;	/* 0: src is side a */
 
-	memset(sf, 0, sizeof(*sf));
+	static const struct store_flow zero;	/* not memset: see flow_zero */
+
+	*sf = zero;
 	sf->family = k->family;
 	sf->proto = k->proto;
 	sf->has_ports = k->has_ports;
