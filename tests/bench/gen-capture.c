@@ -226,7 +226,9 @@ main(int argc, char **argv)
 		fl[i].kind = pick < 60 ? ANSWERED : pick < 75 ? REFUSED :
 		    pick < 80 ? HOST_UNREACH : SILENT;
 		fl[i].v6 = (r >> 32) % 10 == 0;
-		fl[i].t0 = start + (int64_t)(i * (uint64_t)span * 1000000 / flows);
+		/* 128 bits: i * span in microseconds overflows 64 for long spans */
+		fl[i].t0 = start + (int64_t)((unsigned __int128)i * (uint64_t)span *
+		    1000000 / flows);
 	}
 
 	FILE *out = fopen(argv[1], "wb");
