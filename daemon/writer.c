@@ -137,19 +137,34 @@ batch_free(struct batch *b)
 	free(b);
 }
 
-/* Convert flows v[0..n) (sorted) into a new batch; NULL when out of memory. */
+/*
+ * Append flows v[0..n) (sorted), converted, to batch b (a new one when b
+ * is NULL); NULL when memory runs out (b is freed).
+ */
 static struct batch *
-batch_make(struct analyzer *a, struct flow **v, size_t n)
+batch_append(struct batch *b, struct analyzer *a, struct flow **v, size_t n)
 {
-	struct batch *b = calloc(1, sizeof(*b));
 	struct store_error *buf = NULL;
 	size_t bufcap = 0;
 
-	if (b == NULL || (b->flows = calloc(n ? n : 1, sizeof(*b->flows))) ==
-	    NULL || (b->erroff = calloc(n ? n : 1, sizeof(*b->erroff))) == NULL)
-		goto fail;
+	if (b == NULL && (b = calloc(1, sizeof(*b))) == NULL)
+		return NULL;
+	if (b->n + n > b->cap) {
+		size_t ncap = b->cap ? b->cap : 256;
+		while (ncap < b->n + n)
+			ncap *= 2;
+		struct store_flow *nf = realloc(b->flows, ncap * sizeof(*nf));
+		if (nf != NULL)
+			b->flows = nf;
+		size_t *no = realloc(b->erroff, ncap * sizeof(*no));
+		if (no != NULL)
+			b->erroff = no;
+		if (nf == NULL || no == NULL)
+			goto fail;
+		b->cap = ncap;
+	}
 	for (size_t i = 0; i < n; i++) {
-		struct store_flow *sf = &b->flows[i];
+		struct store_flow *sf = &b->flows[b->n];
 		if (writer_flow_to_store(a, v[i], sf, &buf, &bufcap) != 0)
 			goto fail;
 		if (b->nerrs + sf->nerrors > b->errcap) {
@@ -166,7 +181,7 @@ batch_make(struct analyzer *a, struct flow **v, size_t n)
 		if (sf->nerrors > 0)
 			memcpy(b->errs + b->nerrs, sf->errors,
 			    sf->nerrors * sizeof(*b->errs));
-		b->erroff[i] = b->nerrs;
+		b->erroff[b->n] = b->nerrs;
 		b->nerrs += sf->nerrors;
 		sf->errors = NULL;
 		b->n++;
@@ -190,6 +205,12 @@ batch_write(struct store *s, struct batch *b)
 }
 
 #define ASYNC_QUEUED_MAX	4
+/*
+ * Flows handed over gather into a batch of at least this many before it
+ * is queued: a sparse capture expires a few flows a tick, and a batch a
+ * tick cost more in queueing and small statements than in writing.
+ */
+#define ASYNC_BATCH_FLOWS	4096
 
 struct writer_async {
 	struct store	*s;
@@ -198,6 +219,7 @@ struct writer_async {
 	pthread_cond_t	 cv;		/* work queued, room made, or done */
 	struct batch	*head, *tail;
 	size_t		 queued;
+	struct batch	*filling;	/* the reader's, not queued yet */
 	int		 done;		/* no more batches will come */
 	int		 failed;
 };
@@ -278,26 +300,35 @@ async_put(struct writer_async *w, struct batch *b)
 	return rc;
 }
 
-/* Hand flows v[0..n) over, sorted, and drop them from memory. */
+/*
+ * Hand flows v[0..n) over, sorted, and drop them from memory; the batch
+ * filling goes on the queue once big enough, or when flush.
+ */
 static int
 async_hand_over(struct writer_async *w, struct analyzer *a, struct flow **v,
-    size_t n)
+    size_t n, int flush)
 {
 	struct flow_table *ft = analyzer_flows(a);
-	struct flow_key *keys;
-	struct batch *b;
+	struct flow_key *keys = NULL;
 
-	if (n == 0)
-		return 0;
-	qsort(v, n, sizeof(*v), by_first_seen);
-	b = batch_make(a, v, n);
-	if ((keys = calloc(n, sizeof(*keys))) == NULL) {
-		batch_free(b);
-		b = NULL;
+	if (n > 0) {
+		qsort(v, n, sizeof(*v), by_first_seen);
+		w->filling = batch_append(w->filling, a, v, n);
+		if (w->filling == NULL ||
+		    (keys = calloc(n, sizeof(*keys))) == NULL) {
+			batch_free(w->filling);
+			w->filling = NULL;
+			return async_put(w, NULL);
+		}
 	}
-	if (async_put(w, b) != 0) {
-		free(keys);
-		return -1;
+	if (w->filling != NULL &&
+	    (flush || w->filling->n >= ASYNC_BATCH_FLOWS)) {
+		struct batch *b = w->filling;
+		w->filling = NULL;
+		if (async_put(w, b) != 0) {
+			free(keys);
+			return -1;
+		}
 	}
 	/* removing moves entries: find each again by its key */
 	for (size_t i = 0; i < n; i++)
@@ -322,7 +353,7 @@ async_hand_over_idle(struct writer_async *w, struct analyzer *a,
 	flow_table_foreach(analyzer_flows(a), collect_idle, c);
 	if (c->nomem)
 		rc = async_put(w, NULL);
-	else if ((rc = async_hand_over(w, a, c->v, c->n)) == 0)
+	else if ((rc = async_hand_over(w, a, c->v, c->n, c->all)) == 0)
 		*n = c->n;
 	free(c->v);
 	return rc;
@@ -346,6 +377,7 @@ writer_async_finish(struct writer_async *w, struct analyzer *a)
 
 	if (a != NULL)
 		rc = async_hand_over_idle(w, a, &c, &n);
+	batch_free(w->filling);		/* only when the hand-over failed */
 	pthread_mutex_lock(&w->mu);
 	w->done = 1;
 	pthread_cond_broadcast(&w->cv);
