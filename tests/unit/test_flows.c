@@ -43,6 +43,17 @@ test_keys(void)
 	flow_key_make(&l2, &k2, &from2);
 	ok(memcmp(&k1, &k2, sizeof(k1)) == 0 && from1 != from2,
 	    "equal addresses: ordered by port");
+
+	/* the key is written as words: every field where it belongs */
+	fwd.src[9] = 0x55;		/* past an IPv4 address: ignored */
+	flow_key_make(&fwd, &k1, &from1);
+	static const uint8_t zero[12];
+	ok(k1.pa == 40000 && k1.pb == 53 && k1.proto == PROTO_UDP &&
+	    k1.family == 4 && k1.has_ports == 1 && k1.pad == 0 &&
+	    memcmp(k1.a, a, 4) == 0 && memcmp(k1.b, b, 4) == 0,
+	    "key fields: ports, protocol, family, addresses");
+	ok(memcmp(k1.a + 4, zero, 12) == 0 && memcmp(k1.b + 4, zero, 12) == 0,
+	    "an IPv4 key is zero past its addresses");
 }
 
 /* The key of test flow i (198.18.0.2:1000+i%7 -> 198.18.i.i:53), either way. */
