@@ -37,12 +37,15 @@ struct host_ttl {
 
 /*
  * A UDP or TCP packet decoded, its flow's slot and sent-table bucket
- * prefetched, and accounted only when the next packet has been read and
- * decoded: by then both are in cache. Anything that looks at the flows
- * settles it first (analyzer_flows).
+ * prefetched, and accounted only when PIPE_DEPTH more packets have been
+ * read and decoded: by then both are in cache (one packet was not time
+ * enough for the sent table's line). Anything that looks at the flows
+ * settles them all first (analyzer_flows).
  */
+#define PIPE_DEPTH	2
+#define PIPE_SLOTS	(PIPE_DEPTH + 1)
+
 struct pending {
-	int		 on;
 	struct decoded	 d;
 	int64_t		 ts_us;
 	uint32_t	 ifid;
@@ -53,8 +56,8 @@ struct pending {
 };
 
 struct analyzer {
-	struct pending		 pend[2];	/* the one waiting, the next */
-	int			 next;
+	struct pending		 pend[PIPE_SLOTS];	/* a ring */
+	unsigned		 head, npend;	/* the oldest waiting; how many */
 	struct flow_table	*flows;
 	struct frag_table	 frags;
 	struct sent_table	*sent;
@@ -220,6 +223,7 @@ analyzer_stats(const struct analyzer *a)
 }
 
 static void settle(struct analyzer *);
+static void settle_oldest(struct analyzer *);
 
 struct flow_table *
 analyzer_flows(struct analyzer *a)
@@ -463,7 +467,8 @@ void
 analyzer_packet_on(struct analyzer *a, int iface, int linktype,
     const uint8_t *pkt, uint32_t caplen, int64_t ts_us)
 {
-	struct pending *p = &a->pend[a->next];
+	/* decoded into the ring's free slot, kept there if it waits */
+	struct pending *p = &a->pend[(a->head + a->npend) % PIPE_SLOTS];
 	struct decoded *d = &p->d;
 	int back;
 
@@ -511,7 +516,7 @@ analyzer_packet_on(struct analyzer *a, int iface, int linktype,
 		return;
 	}
 
-	/* this one waits for the next, in cache by then; the last goes on */
+	/* this one waits, its lines fetched meanwhile; the oldest goes on */
 	p->ts_us = ts_us;
 	p->ifid = ifid;
 	flow_key_make(&d->t, &p->k, &p->from_a);
@@ -523,23 +528,21 @@ analyzer_packet_on(struct analyzer *a, int iface, int linktype,
 		p->sent_key = sent_table_key(&sp);
 		sent_table_prefetch(a->sent, p->sent_key);
 	}
-	settle(a);
-	p->on = 1;
-	a->next ^= 1;
+	if (++a->npend > PIPE_DEPTH)
+		settle_oldest(a);
 }
 
-/* Account the packet waiting, if one is. */
+/* Account the oldest packet waiting. */
 static void
-settle(struct analyzer *a)
+settle_oldest(struct analyzer *a)
 {
-	struct pending *p = &a->pend[a->next ^ 1];
+	struct pending *p = &a->pend[a->head];
 	const struct decoded *d = &p->d;
 	struct flow *f;
 	int back;
 
-	if (!p->on)
-		return;
-	p->on = 0;
+	a->head = (a->head + 1) % PIPE_SLOTS;
+	a->npend--;
 	if ((f = account_key(a, &p->k, p->hash, p->from_a, d->ip_bytes,
 	    d->ttl, p->ts_us, &back)) == NULL)
 		return;
@@ -553,6 +556,14 @@ settle(struct analyzer *a)
 	}
 	if (d->frag == FRAG_FIRST)
 		frag_table_add(&a->frags, &d->t, d->frag_id);
+}
+
+/* Account every packet waiting, oldest first. */
+static void
+settle(struct analyzer *a)
+{
+	while (a->npend > 0)
+		settle_oldest(a);
 }
 
 int
