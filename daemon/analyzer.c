@@ -528,6 +528,12 @@ analyzer_packet_on(struct analyzer *a, int iface, int linktype,
 		p->sent_key = sent_table_key(&sp);
 		sent_table_prefetch(a->sent, p->sent_key);
 	}
+	/* the one before: its slot has arrived, so fetch its flow now */
+	if (a->npend > 0) {
+		const struct pending *prev =
+		    &a->pend[(a->head + a->npend - 1) % PIPE_SLOTS];
+		flow_table_prefetch_flow(a->flows, prev->hash);
+	}
 	if (++a->npend > PIPE_DEPTH)
 		settle_oldest(a);
 }

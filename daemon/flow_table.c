@@ -1,9 +1,13 @@
 /*
- * Open addressing with linear probing over a power-of-two array of flows,
- * grown at 75% load. Removal shifts the following entries back (Knuth's
- * algorithm R), so there are no tombstones and lookups stay short. The
- * error aggregates live in one pool indexed by 32-bit links with a free
- * list, so a flow without errors costs nothing for them.
+ * Flows live in chunks of 4096 that never move; an index of 8-byte slots
+ * (open addressing, linear probing, a power of two grown at 75% load)
+ * holds each flow's number and the low half of its hash, which is also
+ * where its probe starts, so that growing and removing (Knuth's algorithm
+ * R: following slots shift back, no tombstones) touch only the index.
+ * Memory follows the flows: 128 bytes each and 11-21 for the index, and
+ * no table of flows doubling. The error aggregates live in one pool
+ * indexed by 32-bit links with a free list, so a flow without errors
+ * costs nothing for them.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -12,11 +16,23 @@
 #include "daemon/flow_table.h"
 
 #define INITIAL_SLOTS	(1u << 12)
+#define CHUNK_SHIFT	12
+#define CHUNK		(1u << CHUNK_SHIFT)	/* flows a chunk: 512 KiB */
+#define NO_FLOW		UINT32_MAX
+
+struct slot {
+	uint32_t		 tag;		/* low half of the flow's hash */
+	uint32_t		 flow;		/* its number + 1; 0: empty */
+};
 
 struct flow_table {
-	struct flow		*slots;
+	struct slot		*slots;
 	size_t			 mask;		/* slots - 1 */
 	size_t			 count;
+	struct flow		**chunks;
+	uint32_t		 nchunks;
+	uint32_t		 nflows;	/* numbers handed out */
+	uint32_t		 free_flows;	/* through a free flow's err_head */
 	struct flow_error	*errs;
 	uint32_t		 nerrs, errcap;
 	uint32_t		 free_errs;	/* free list through .next */
@@ -44,6 +60,7 @@ flow_table_new(void)
 		return NULL;
 	}
 	ft->mask = INITIAL_SLOTS - 1;
+	ft->free_flows = NO_FLOW;
 	ft->free_errs = FLOW_ERR_NONE;
 	ft->free_tcps = FLOW_TCP_NONE;
 	return ft;
@@ -55,6 +72,9 @@ flow_table_free(struct flow_table *ft)
 	if (ft == NULL)
 		return;
 	free(ft->slots);
+	for (uint32_t i = 0; i < ft->nchunks; i++)
+		free(ft->chunks[i]);
+	free(ft->chunks);
 	free(ft->errs);
 	free(ft->tcps);
 	free(ft);
@@ -129,22 +149,28 @@ flow_key_hash(const struct flow_key *k)
 }
 
 
+static struct flow *
+flow_at(const struct flow_table *ft, uint32_t n)
+{
+	return &ft->chunks[n >> CHUNK_SHIFT][n & (CHUNK - 1)];
+}
+
 static int
 grow(struct flow_table *ft)
 {
 	size_t nslots = (ft->mask + 1) * 2;
-	struct flow *ns = calloc(nslots, sizeof(*ns));
+	struct slot *ns = calloc(nslots, sizeof(*ns));
 
 	if (ns == NULL)
 		return -1;
 	for (size_t i = 0; i <= ft->mask; i++) {
-		struct flow *f = &ft->slots[i];
-		if (f->hash == 0)
+		struct slot *s = &ft->slots[i];
+		if (s->flow == 0)
 			continue;
-		size_t j = f->hash & (nslots - 1);
-		while (ns[j].hash != 0)
+		size_t j = s->tag & (nslots - 1);
+		while (ns[j].flow != 0)
 			j = (j + 1) & (nslots - 1);
-		ns[j] = *f;
+		ns[j] = *s;
 	}
 	free(ft->slots);
 	ft->slots = ns;
@@ -152,10 +178,46 @@ grow(struct flow_table *ft)
 	return 0;
 }
 
+/* A flow's number: a free one, else the next, in a new chunk if need be. */
+static int
+flow_alloc(struct flow_table *ft, uint32_t *n)
+{
+	if (ft->free_flows != NO_FLOW) {
+		*n = ft->free_flows;
+		ft->free_flows = flow_at(ft, *n)->err_head;
+		return 0;
+	}
+	if (ft->nflows == NO_FLOW - 1)
+		return -1;
+	if (ft->nflows == ft->nchunks * CHUNK) {
+		struct flow **nc = realloc(ft->chunks,
+		    (ft->nchunks + 1) * sizeof(*nc));
+		if (nc == NULL)
+			return -1;
+		ft->chunks = nc;
+		/* uncleared: every flow below nflows is written when made */
+		if ((nc[ft->nchunks] = malloc(CHUNK * sizeof(struct flow))) ==
+		    NULL)
+			return -1;
+		ft->nchunks++;
+	}
+	*n = ft->nflows++;
+	return 0;
+}
+
 void
 flow_table_prefetch(const struct flow_table *ft, uint64_t h)
 {
 	__builtin_prefetch(&ft->slots[h & ft->mask], 1);
+}
+
+void
+flow_table_prefetch_flow(const struct flow_table *ft, uint64_t h)
+{
+	const struct slot *s = &ft->slots[h & ft->mask];
+
+	if (s->flow != 0 && s->tag == (uint32_t)h)
+		__builtin_prefetch(flow_at(ft, s->flow - 1), 1);
 }
 
 struct flow *
@@ -169,41 +231,52 @@ struct flow *
 flow_table_get_hashed(struct flow_table *ft, const struct flow_key *k,
     uint64_t h, int from_a, int *created)
 {
+	uint32_t tag = (uint32_t)h, n;
+	struct slot *s;
+	struct flow *f;
+
 	*created = 0;
 	for (size_t i = h & ft->mask;; i = (i + 1) & ft->mask) {
-		struct flow *f = &ft->slots[i];
+		s = &ft->slots[i];
+		if (s->flow == 0)
+			break;
+		if (s->tag != tag)
+			continue;
+		f = flow_at(ft, s->flow - 1);
 		if (f->hash == h && memcmp(&f->key, k, sizeof(*k)) == 0)
 			return f;
-		if (f->hash != 0)
-			continue;
-		if ((ft->count + 1) * 4 > (ft->mask + 1) * 3) {
-			if (grow(ft) != 0)
-				return NULL;
-			return flow_table_get_hashed(ft, k, h, from_a,
-			    created);
-		}
-		*f = flow_zero;
-		f->key = *k;
-		f->hash = h;
-		f->src_is_a = (uint8_t)from_a;
-		f->err_head = FLOW_ERR_NONE;
-		f->tcp_idx = FLOW_TCP_NONE;
-		ft->count++;
-		*created = 1;
-		return f;
 	}
+	if ((ft->count + 1) * 4 > (ft->mask + 1) * 3) {
+		if (grow(ft) != 0)
+			return NULL;
+		return flow_table_get_hashed(ft, k, h, from_a, created);
+	}
+	if (flow_alloc(ft, &n) != 0)
+		return NULL;
+	f = flow_at(ft, n);
+	*f = flow_zero;
+	f->key = *k;
+	f->hash = h;
+	f->src_is_a = (uint8_t)from_a;
+	f->err_head = FLOW_ERR_NONE;
+	f->tcp_idx = FLOW_TCP_NONE;
+	s->tag = tag;
+	s->flow = n + 1;
+	ft->count++;
+	*created = 1;
+	return f;
 }
 
 struct flow *
 flow_table_find_hash(struct flow_table *ft, uint32_t h)
 {
-	/* the slot comes from the hash's low bits, all of them in h */
+	/* the probe starts from the hash's low bits, all of them in h */
 	for (size_t i = h & ft->mask;; i = (i + 1) & ft->mask) {
-		struct flow *f = &ft->slots[i];
-		if (f->hash == 0)
+		const struct slot *s = &ft->slots[i];
+		if (s->flow == 0)
 			return NULL;
-		if ((uint32_t)f->hash == h)
-			return f;
+		if (s->tag == h)
+			return flow_at(ft, s->flow - 1);
 	}
 }
 
@@ -213,9 +286,12 @@ flow_table_find(struct flow_table *ft, const struct flow_key *k)
 	uint64_t h = flow_key_hash(k);
 
 	for (size_t i = h & ft->mask;; i = (i + 1) & ft->mask) {
-		struct flow *f = &ft->slots[i];
-		if (f->hash == 0)
+		const struct slot *s = &ft->slots[i];
+		if (s->flow == 0)
 			return NULL;
+		if (s->tag != (uint32_t)h)
+			continue;
+		struct flow *f = flow_at(ft, s->flow - 1);
 		if (f->hash == h && memcmp(&f->key, k, sizeof(*k)) == 0)
 			return f;
 	}
@@ -301,8 +377,20 @@ flow_error_next(const struct flow_table *ft, const struct flow_error *e)
 void
 flow_table_remove(struct flow_table *ft, struct flow *f)
 {
-	size_t i = (size_t)(f - ft->slots), j = i;
+	size_t i, j;
+	uint32_t n = 0;
 
+	/* its slot: the one naming this very flow */
+	for (i = f->hash & ft->mask;; i = (i + 1) & ft->mask) {
+		const struct slot *s = &ft->slots[i];
+		if (s->flow == 0)
+			return;			/* not in the table */
+		if (s->tag == (uint32_t)f->hash &&
+		    flow_at(ft, s->flow - 1) == f) {
+			n = s->flow - 1;
+			break;
+		}
+	}
 	/* give its error records back */
 	uint32_t e = f->err_head;
 	while (e != FLOW_ERR_NONE) {
@@ -315,12 +403,12 @@ flow_table_remove(struct flow_table *ft, struct flow *f)
 		ft->tcps[f->tcp_idx].next_free = ft->free_tcps;
 		ft->free_tcps = f->tcp_idx;
 	}
-	/* shift back every entry that probed past the hole */
-	for (;;) {
+	/* shift back every slot that probed past the hole */
+	for (j = i;;) {
 		j = (j + 1) & ft->mask;
-		if (ft->slots[j].hash == 0)
+		if (ft->slots[j].flow == 0)
 			break;
-		size_t home = ft->slots[j].hash & ft->mask;
+		size_t home = ft->slots[j].tag & ft->mask;
 		/* can j move to i? only if home is not in (i, j] cyclically */
 		if ((j > i && (home <= i || home > j)) ||
 		    (j < i && (home <= i && home > j))) {
@@ -328,7 +416,12 @@ flow_table_remove(struct flow_table *ft, struct flow *f)
 			i = j;
 		}
 	}
-	ft->slots[i] = flow_zero;
+	ft->slots[i].flow = 0;
+	ft->slots[i].tag = 0;
+	/* the flow's number goes on the free list, through its err_head */
+	*f = flow_zero;
+	f->err_head = ft->free_flows;
+	ft->free_flows = n;
 	ft->count--;
 }
 
@@ -377,10 +470,11 @@ int
 flow_table_foreach(struct flow_table *ft, int (*fn)(struct flow *, void *),
     void *arg)
 {
-	for (size_t i = 0; i <= ft->mask; i++) {
-		if (ft->slots[i].hash == 0)
+	for (uint32_t n = 0; n < ft->nflows; n++) {
+		struct flow *f = flow_at(ft, n);
+		if (f->hash == 0)		/* free */
 			continue;
-		int rc = fn(&ft->slots[i], arg);
+		int rc = fn(f, arg);
 		if (rc != 0)
 			return rc;
 	}

@@ -101,8 +101,12 @@ void flow_key_make(const struct tuple *t, struct flow_key *k, int *from_a);
  */
 struct flow *flow_table_get(struct flow_table *, const struct flow_key *k,
     int from_a, int *created);
-/* The same with the key's flow_key_hash known, its slot prefetched. */
+/*
+ * The same with the key's flow_key_hash known: its index slot prefetched
+ * first, then (the slot arrived) the flow the slot names, if any.
+ */
 void flow_table_prefetch(const struct flow_table *, uint64_t hash);
+void flow_table_prefetch_flow(const struct flow_table *, uint64_t hash);
 struct flow *flow_table_get_hashed(struct flow_table *,
     const struct flow_key *k, uint64_t hash, int from_a, int *created);
 
@@ -144,7 +148,10 @@ const struct flow_tcp *flow_tcp_find(const struct flow_table *,
 
 size_t flow_table_count(const struct flow_table *);
 
-/* Remove a flow (and free its errors); pointers into the table go stale. */
+/*
+ * Remove a flow (and free its errors). Other flows stay where they are;
+ * the removed one's memory goes to the next flow created.
+ */
 void flow_table_remove(struct flow_table *, struct flow *);
 
 /*

@@ -210,7 +210,7 @@ batch_write(struct store *s, struct batch *b)
  * is queued: a sparse capture expires a few flows a tick, and a batch a
  * tick cost more in queueing and small statements than in writing.
  */
-#define ASYNC_BATCH_FLOWS	4096
+#define ASYNC_BATCH_FLOWS	512
 
 struct writer_async {
 	struct store	*s;
@@ -309,36 +309,23 @@ async_hand_over(struct writer_async *w, struct analyzer *a, struct flow **v,
     size_t n, int flush)
 {
 	struct flow_table *ft = analyzer_flows(a);
-	struct flow_key *keys = NULL;
 
 	if (n > 0) {
 		qsort(v, n, sizeof(*v), by_first_seen);
 		w->filling = batch_append(w->filling, a, v, n);
-		if (w->filling == NULL ||
-		    (keys = calloc(n, sizeof(*keys))) == NULL) {
-			batch_free(w->filling);
-			w->filling = NULL;
+		if (w->filling == NULL)
 			return async_put(w, NULL);
-		}
 	}
 	if (w->filling != NULL &&
 	    (flush || w->filling->n >= ASYNC_BATCH_FLOWS)) {
 		struct batch *b = w->filling;
 		w->filling = NULL;
-		if (async_put(w, b) != 0) {
-			free(keys);
+		if (async_put(w, b) != 0)
 			return -1;
-		}
 	}
-	/* removing moves entries: find each again by its key */
+	/* flows stay where they are when others are removed */
 	for (size_t i = 0; i < n; i++)
-		keys[i] = v[i]->key;
-	for (size_t i = 0; i < n; i++) {
-		struct flow *f = flow_table_find(ft, &keys[i]);
-		if (f != NULL)
-			flow_table_remove(ft, f);
-	}
-	free(keys);
+		flow_table_remove(ft, v[i]);
 	return 0;
 }
 

@@ -68,6 +68,13 @@ nth_key(int i, int from_server, struct flow_key *k, int *from)
 	flow_key_make(&t, k, from);
 }
 
+static int
+count_flow(struct flow *f, void *arg)
+{
+	(*(int *)arg) += f->hash != 0;
+	return 0;
+}
+
 static void
 test_table(void)
 {
@@ -114,6 +121,36 @@ test_table(void)
 	}
 	ok(removed_gone, "removed flows are gone");
 	ok(kept_found, "the others are found after the shifts");
+
+	/* flows do not move: a pointer outlives the removal of others */
+	nth_key(1, 0, &k, &from);
+	struct flow *stay = flow_table_get(ft, &k, from, &created);
+	for (int i = 3; i < 20000; i += 4) {
+		nth_key(i, 0, &k, &from);
+		flow_table_remove(ft, flow_table_get(ft, &k, from, &created));
+	}
+	nth_key(1, 0, &k, &from);
+	ok(flow_table_find(ft, &k) == stay && stay->pkts[0] == 1,
+	    "a flow stays where it is while 5000 others go");
+	int visited = 0, odd_only = 1;
+	flow_table_foreach(ft, count_flow, &visited);
+	is_int(visited, 5000, "every flow left is visited once");
+	for (int i = 0; i < 20000; i++) {
+		nth_key(i, 0, &k, &from);
+		struct flow *f = flow_table_find(ft, &k);
+		odd_only &= (f != NULL) == (i % 4 == 1);
+	}
+	ok(odd_only, "and exactly those are found");
+	/* numbers of removed flows are used again: no new chunk */
+	for (int i = 0; i < 15000; i++) {
+		nth_key(100000 + i, 0, &k, &from);
+		flow_table_get(ft, &k, from, &created);
+	}
+	is_int(flow_table_count(ft), 20000, "20000 again");
+	for (int i = 0; i < 15000; i++) {
+		nth_key(100000 + i, 0, &k, &from);
+		flow_table_remove(ft, flow_table_find(ft, &k));
+	}
 
 	b[2] = 0; b[3] = 0;
 	struct tuple t = tuple4(a, 1000, b, 53);
