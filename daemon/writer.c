@@ -302,7 +302,9 @@ async_put(struct writer_async *w, struct batch *b)
 
 /*
  * Hand flows v[0..n) over, sorted, and drop them from memory; the batch
- * filling goes on the queue once big enough, or when flush.
+ * filling goes on the queue once big enough, or when flush. A piece at a
+ * time, so that converted copies never outnumber a few batches (the last
+ * hand-over holds every flow still in memory).
  */
 static int
 async_hand_over(struct writer_async *w, struct analyzer *a, struct flow **v,
@@ -310,22 +312,27 @@ async_hand_over(struct writer_async *w, struct analyzer *a, struct flow **v,
 {
 	struct flow_table *ft = analyzer_flows(a);
 
-	if (n > 0) {
-		qsort(v, n, sizeof(*v), by_first_seen);
-		w->filling = batch_append(w->filling, a, v, n);
-		if (w->filling == NULL)
+	qsort(v, n, sizeof(*v), by_first_seen);
+	for (size_t off = 0; off < n || (off == 0 && flush); ) {
+		size_t m = n - off < ASYNC_BATCH_FLOWS ? n - off :
+		    ASYNC_BATCH_FLOWS;
+		if (m > 0 && (w->filling = batch_append(w->filling, a, v + off,
+		    m)) == NULL)
 			return async_put(w, NULL);
+		/* flows stay where they are when others are removed */
+		for (size_t i = off; i < off + m; i++)
+			flow_table_remove(ft, v[i]);
+		off += m;
+		if (w->filling != NULL && (w->filling->n >= ASYNC_BATCH_FLOWS ||
+		    (flush && off >= n))) {
+			struct batch *b = w->filling;
+			w->filling = NULL;
+			if (async_put(w, b) != 0)
+				return -1;
+		}
+		if (m == 0)
+			break;
 	}
-	if (w->filling != NULL &&
-	    (flush || w->filling->n >= ASYNC_BATCH_FLOWS)) {
-		struct batch *b = w->filling;
-		w->filling = NULL;
-		if (async_put(w, b) != 0)
-			return -1;
-	}
-	/* flows stay where they are when others are removed */
-	for (size_t i = 0; i < n; i++)
-		flow_table_remove(ft, v[i]);
 	return 0;
 }
 
