@@ -312,7 +312,8 @@ async_hand_over(struct writer_async *w, struct analyzer *a, struct flow **v,
 {
 	struct flow_table *ft = analyzer_flows(a);
 
-	qsort(v, n, sizeof(*v), by_first_seen);
+	if (n > 1)		/* and v may be NULL when n is 0 */
+		qsort(v, n, sizeof(*v), by_first_seen);
 	for (size_t off = 0; off < n || (off == 0 && flush); ) {
 		size_t m = n - off < ASYNC_BATCH_FLOWS ? n - off :
 		    ASYNC_BATCH_FLOWS;
