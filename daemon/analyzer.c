@@ -36,13 +36,14 @@ struct host_ttl {
 };
 
 /*
- * A UDP or TCP packet decoded, its flow's slot and sent-table bucket
- * prefetched, and accounted only when PIPE_DEPTH more packets have been
- * read and decoded: by then both are in cache (one packet was not time
- * enough for the sent table's line). Anything that looks at the flows
- * settles them all first (analyzer_flows).
+ * A UDP or TCP packet decoded, its index slot and sent-table bucket
+ * prefetched, its flow prefetched when the next packet comes (the slot
+ * names it by then), and accounted only when PIPE_DEPTH more packets have
+ * been read and decoded: by then all are in cache (one packet was not
+ * time enough for a line from memory; three measured best). Anything
+ * that looks at the flows settles them all first (analyzer_flows).
  */
-#define PIPE_DEPTH	2
+#define PIPE_DEPTH	3
 #define PIPE_SLOTS	(PIPE_DEPTH + 1)
 
 struct pending {
