@@ -172,11 +172,17 @@ ttl_reference(const struct decoded *d)
 	return 0;
 }
 
+static struct host_ttl *
+host_slot(const struct analyzer *a, uint64_t k)
+{
+	return &a->hosts[k & (HOST_TTL_SLOTS - 1)];
+}
+
 static void
 host_ttl_note(struct analyzer *a, const struct decoded *d, uint32_t ifid)
 {
 	uint64_t k = host_key(d->t.family, d->t.src, ifid);
-	struct host_ttl *h = &a->hosts[(k ^ k >> 32) & (HOST_TTL_SLOTS - 1)];
+	struct host_ttl *h = host_slot(a, k);
 
 	h->key = k;
 	h->ttl = d->ttl;
@@ -187,8 +193,7 @@ host_ttl_find(const struct analyzer *a, uint8_t family,
     const uint8_t addr[16], uint32_t ifid)
 {
 	uint64_t k = host_key(family, addr, ifid);
-	const struct host_ttl *h =
-	    &a->hosts[(k ^ k >> 32) & (HOST_TTL_SLOTS - 1)];
+	const struct host_ttl *h = host_slot(a, k);
 
 	return h->key == k ? h->ttl : 0;
 }
@@ -225,6 +230,7 @@ analyzer_stats(const struct analyzer *a)
 
 static void settle(struct analyzer *);
 static void settle_oldest(struct analyzer *);
+static struct sent_pkt sent_of(const struct decoded *);
 
 struct flow_table *
 analyzer_flows(struct analyzer *a)
@@ -431,16 +437,15 @@ icmp_error(struct analyzer *a, const struct decoded *d, int64_t ts_us)
 		.rtt_us = -1, .quoted_ttl = d->quote_ttl,
 	};
 	memcpy(occ.reporter, d->t.src, 16);
+	occ.altered = m == SENT_ALTERED && hit.rewritten;
 	if (m != SENT_NONE && hit.packet) {
 		a->st.errors_exact++;
 		occ.matched = 1;
-		occ.altered = m == SENT_ALTERED && hit.rewritten;
 		occ.rtt_us = ts_us - hit.ts_us;
 		occ.sent_ttl = hit.ttl;
 		if (hit.first_error)
 			f->pkts_errored++;
 	} else {
-		occ.altered = m == SENT_ALTERED && hit.rewritten;
 		if (f->pkts[qback] > 0)
 			occ.sent_ttl = f->ttl[qback];
 		f->pkts_errored++;
@@ -524,8 +529,7 @@ analyzer_packet_on(struct analyzer *a, int iface, int linktype,
 	p->hash = flow_key_hash(&p->k);
 	flow_table_prefetch(a->flows, p->hash);
 	if (d->t.has_ports) {
-		struct sent_pkt sp = { &d->t, d->ip_bytes,
-		    d->t.family == 4 ? d->frag_id : 0, d->l4_word };
+		struct sent_pkt sp = sent_of(d);
 		p->sent_key = sent_table_key(&sp);
 		sent_table_prefetch(a->sent, p->sent_key);
 	}
@@ -537,6 +541,14 @@ analyzer_packet_on(struct analyzer *a, int iface, int linktype,
 	}
 	if (++a->npend > PIPE_DEPTH)
 		settle_oldest(a);
+}
+
+/* What the sent-packet table keeps of a decoded UDP or TCP packet. */
+static struct sent_pkt
+sent_of(const struct decoded *d)
+{
+	return (struct sent_pkt){ &d->t, d->ip_bytes,
+	    d->t.family == 4 ? d->frag_id : 0, d->l4_word };
 }
 
 /* Account the oldest packet waiting. */
@@ -556,8 +568,7 @@ settle_oldest(struct analyzer *a)
 	if (d->t.proto == PROTO_TCP)
 		tcp_track(a, f, d, back, p->ts_us, p->ifid);
 	if (d->t.has_ports) {
-		struct sent_pkt sp = { &d->t, d->ip_bytes,
-		    d->t.family == 4 ? d->frag_id : 0, d->l4_word };
+		struct sent_pkt sp = sent_of(d);
 		sent_table_add(a->sent, p->sent_key, &sp, f->hash,
 		    f->src_is_a != back, d->ttl, p->ts_us);
 	}

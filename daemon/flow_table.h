@@ -114,9 +114,9 @@ struct flow *flow_table_get_hashed(struct flow_table *,
 struct flow *flow_table_find(struct flow_table *, const struct flow_key *k);
 
 /*
- * A key's 64-bit hash (never 0), and the flow whose key has that hash:
- * a short handle for a flow, e.g. in the sent-packet table (another key
- * of the same hash is as unlikely as a random 64-bit match).
+ * A key's 64-bit hash (never 0), and the flow whose hash has that low
+ * half: a short handle for a flow, e.g. in the sent-packet table
+ * (another live flow of the same low half is a 1 in 2^32 chance).
  */
 uint64_t flow_key_hash(const struct flow_key *k);
 struct flow *flow_table_find_hash(struct flow_table *, uint32_t hash_low);

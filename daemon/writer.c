@@ -300,6 +300,16 @@ async_put(struct writer_async *w, struct batch *b)
 	return rc;
 }
 
+/* Queue the batch being filled. */
+static int
+async_queue_filling(struct writer_async *w)
+{
+	struct batch *b = w->filling;
+
+	w->filling = NULL;
+	return async_put(w, b);
+}
+
 /*
  * Hand flows v[0..n) over, sorted, and drop them from memory; the batch
  * filling goes on the queue once big enough, or when flush. A piece at a
@@ -314,26 +324,20 @@ async_hand_over(struct writer_async *w, struct analyzer *a, struct flow **v,
 
 	if (n > 1)		/* and v may be NULL when n is 0 */
 		qsort(v, n, sizeof(*v), by_first_seen);
-	for (size_t off = 0; off < n || (off == 0 && flush); ) {
-		size_t m = n - off < ASYNC_BATCH_FLOWS ? n - off :
-		    ASYNC_BATCH_FLOWS;
-		if (m > 0 && (w->filling = batch_append(w->filling, a, v + off,
-		    m)) == NULL)
+	for (size_t off = 0, m; off < n; off += m) {
+		m = n - off < ASYNC_BATCH_FLOWS ? n - off : ASYNC_BATCH_FLOWS;
+		if ((w->filling = batch_append(w->filling, a, v + off, m)) ==
+		    NULL)
 			return async_put(w, NULL);
 		/* flows stay where they are when others are removed */
 		for (size_t i = off; i < off + m; i++)
 			flow_table_remove(ft, v[i]);
-		off += m;
-		if (w->filling != NULL && (w->filling->n >= ASYNC_BATCH_FLOWS ||
-		    (flush && off >= n))) {
-			struct batch *b = w->filling;
-			w->filling = NULL;
-			if (async_put(w, b) != 0)
-				return -1;
-		}
-		if (m == 0)
-			break;
+		if (w->filling->n >= ASYNC_BATCH_FLOWS &&
+		    async_queue_filling(w) != 0)
+			return -1;
 	}
+	if (flush && w->filling != NULL && async_queue_filling(w) != 0)
+		return -1;
 	return 0;
 }
 

@@ -712,12 +712,10 @@ store_run_flows(struct store *s, const struct store_flow *v, size_t n)
 	s->next_flow_id = id0 + (int64_t)n;
 
 	/* the errors, flow fi's error ei next */
-	for (;;) {
-		size_t left = 0;
-		for (size_t j = fi; j < n && left < (size_t)many_rows[0]; j++)
-			left += v[j].nerrors - (j == fi ? ei : 0);
-		if (left == 0)
-			break;
+	size_t left = 0;
+	for (size_t j = 0; j < n; j++)
+		left += v[j].nerrors;
+	for (; left > 0; left -= (size_t)rows) {
 		sqlite3_stmt *st = pick_many(s->errors_many,
 		    s->st[S_ERROR_INSERT], left, &rows);
 		for (int r = 0; r < rows; r++) {
