@@ -26,9 +26,9 @@ endpoint_text(char *buf, size_t len, uint8_t family, const uint8_t *addr,
 }
 
 const char *
-reporter_role(const struct store_flow *f, const struct store_error *e)
+role_text(enum error_role role)
 {
-	switch (error_role(f, e)) {
+	switch (role) {
 	case ROLE_DESTINATION:	return "the destination";
 	case ROLE_SOURCE:	return "the source";
 	default:		return "router";
@@ -82,7 +82,7 @@ errors_line(const struct store_flow *f, char *buf, size_t len)
 			snprintf(mtu, sizeof(mtu), " (MTU %u)", e->mtu);
 		n += (size_t)snprintf(buf + n, len - n, "%s%s%s x%u from %s %s",
 		    i ? "; " : "", icmp_error_text(e->family, e->type, e->code),
-		    mtu, e->count, reporter_role(f, e), rep);
+		    mtu, e->count, role_text(error_role(f, e)), rep);
 	}
 	if (n < len && f->nerrors > 0 && f->pkts_errored > 0 &&
 	    f->pkts_errored < f->pkts_sent && f->state < STATE_ANSWERED)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "cli/flowvec.h"
+#include "store/flow_json.h"
 
 struct render_opts {
 	int	color;		/* ANSI colors on */
@@ -20,8 +21,8 @@ void render_json(const struct store_flow *);
 /* "198.18.0.2:40000", "[2001:db8::2]:40000", or the address alone. */
 void endpoint_text(char *buf, size_t len, uint8_t family, const uint8_t *addr,
     int has_port, uint16_t port);
-/* "the destination", "the source" or "router". */
-const char *reporter_role(const struct store_flow *, const struct store_error *);
+/* A role as the table says it: "the destination", "the source", "router". */
+const char *role_text(enum error_role);
 /* Text folded at width (0: never), each line after an indent. */
 void print_wrapped(FILE *, const char *text, size_t indent, size_t width);
 /* ANSI color of a state ("" when none), and the reset sequence. */

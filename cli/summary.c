@@ -14,7 +14,7 @@
 
 struct reporter {
 	uint8_t		family;
-	const char	*role;		/* reporter_role() */
+	enum error_role	 role;
 	uint8_t		addr[16];
 	uint64_t	count;
 };
@@ -98,7 +98,7 @@ add_reporters(struct group *g, const struct store_flow *f)
 			}
 			g->rep[j].family = e->family;
 			memcpy(g->rep[j].addr, e->reporter, 16);
-			g->rep[j].role = reporter_role(f, e);
+			g->rep[j].role = error_role(f, e);
 			g->nrep++;
 		}
 		g->rep[j].count += e->count;
@@ -147,10 +147,8 @@ print_json(const struct group *g)
 		json_t *r = json_object();
 		addr_text(g->rep[i].family, g->rep[i].addr, a, sizeof(a));
 		json_object_set_new(r, "reporter", json_string(a));
-		/* "destination", "source" or "router" */
-		const char *role = g->rep[i].role;
-		json_object_set_new(r, "role", json_string(
-		    strncmp(role, "the ", 4) == 0 ? role + 4 : role));
+		json_object_set_new(r, "role",
+		    json_string(error_role_name(g->rep[i].role)));
 		json_object_set_new(r, "count",
 		    json_integer((json_int_t)g->rep[i].count));
 		json_array_append_new(reps, r);
@@ -188,7 +186,7 @@ print_row(const struct group *g, size_t dw)
 		addr_text(g->rep[i].family, g->rep[i].addr, a, sizeof(a));
 		len += (size_t)snprintf(reps + len, sizeof(reps) - len,
 		    "%s%s (%s) x%llu", i ? ", " : "", a,
-		    g->rep[i].role,
+		    role_text(g->rep[i].role),
 		    (unsigned long long)g->rep[i].count);
 	}
 	if (g->more_rep && len < sizeof(reps))
