@@ -12,6 +12,7 @@
 
 #include <pcap/pcap.h>
 
+#include "daemon/capture_digest.h"
 #include "daemon/clock.h"
 #include "daemon/offline.h"
 
@@ -19,37 +20,6 @@
 #define PCAP_RECORD_HEADER	16	/* classic pcap: per-record header */
 #define PROGRESS_EVERY		65536	/* packets between clock checks */
 #define READ_BUFFER		(32 << 10)	/* fits L1 with room */
-
-/*
- * The identity of a capture: a 128-bit digest of its packet records
- * (timestamp, lengths, the first 64 bytes), so that the same packets read
- * again, from a copy, a renamed file or standard input, are recognised.
- */
-struct digest {
-	uint64_t h1, h2;
-};
-
-static inline void
-digest_word(struct digest *d, uint64_t w)
-{
-	d->h1 = (d->h1 ^ w) * 0x9e3779b97f4a7c15ull;
-	d->h1 ^= d->h1 >> 29;
-	d->h2 = (d->h2 + w) * 0xc2b2ae3d27d4eb4full;
-	d->h2 ^= d->h2 >> 31;
-}
-
-static void
-digest_packet(struct digest *d, const struct pcap_pkthdr *h, const u_char *p)
-{
-	uint64_t w[8] = { 0 };
-	size_t n = h->caplen < sizeof(w) ? h->caplen : sizeof(w);
-
-	digest_word(d, (uint64_t)h->ts.tv_sec * 1000000 + (uint64_t)h->ts.tv_usec);
-	digest_word(d, (uint64_t)h->caplen << 32 | h->len);
-	memcpy(w, p, n);
-	for (size_t i = 0; i < (n + 7) / 8; i++)
-		digest_word(d, w[i]);
-}
 
 static void
 progress(const struct offline_input *in, struct analyzer *a, FILE *fp,
@@ -116,7 +86,7 @@ offline_read(struct analyzer *a, struct offline_input *in, int show_progress,
     const struct offline_tick *tick)
 {
 	char errbuf[PCAP_ERRBUF_SIZE];
-	struct digest dg = { 0x6a09e667f3bcc908ull, 0xbb67ae8584caa73bull };
+	struct capture_digest dg;
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	struct stat sb;
@@ -130,6 +100,7 @@ offline_read(struct analyzer *a, struct offline_input *in, int show_progress,
 
 	in->err[0] = '\0';
 	in->packets = 0;
+	capture_digest_init(&dg, in->legacy_digest);
 	if (strcmp(in->name, "-") == 0) {
 		fp = stdin;
 	} else if ((fp = fopen(in->name, "rb")) == NULL) {
@@ -186,7 +157,7 @@ offline_read(struct analyzer *a, struct offline_input *in, int show_progress,
 			next_tick = ts + tick->every_us;
 		}
 		analyzer_packet(a, linktype, data, h->caplen, ts);
-		digest_packet(&dg, h, data);
+		capture_digest_packet(&dg, ts, h->caplen, h->len, data);
 		record_at += PCAP_RECORD_HEADER + h->caplen;
 		if (++in->packets % PROGRESS_EVERY == 0 && show_progress) {
 			double now = mono_seconds();
@@ -202,8 +173,8 @@ offline_read(struct analyzer *a, struct offline_input *in, int show_progress,
 		read_error(in, p, fp, classic, record_at);
 	off_t pos = classic ? 0 : ftello(fp);
 	in->bytes_read = classic ? record_at : (uint64_t)(pos > 0 ? pos : 0);
-	snprintf(in->digest, sizeof(in->digest), "%016llx%016llx",
-	    (unsigned long long)dg.h1, (unsigned long long)dg.h2);
+	capture_digest_hex(&dg, in->digest);
+	capture_digest_v1_hex(&dg, in->digest_v1);
 	pcap_close(p);			/* closes fp, stdin included */
 	free(rbuf);
 	return rc == PCAP_ERROR || stopped ? -1 : 0;

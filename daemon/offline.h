@@ -5,10 +5,13 @@
 #include <stdint.h>
 
 #include "daemon/analyzer.h"
+#include "daemon/capture_digest.h"
 
 struct offline_input {
 	const char	*name;		/* path, or "-" for standard input */
-	char		 digest[33];	/* identity of the packets read */
+	int		 legacy_digest;	/* also compute version 1 */
+	char		 digest[CAPTURE_DIGEST_LEN + 1]; /* of the packets read */
+	char		 digest_v1[CAPTURE_DIGEST_V1_LEN + 1]; /* or "" */
 	uint64_t	 packets;
 	uint64_t	 bytes_read;	/* how far the analysis got */
 	int		 linktype;

@@ -176,7 +176,12 @@ store_analysis(struct expiring *e, struct offline_input *inputs, int ninputs,
 			.packets = inputs[i].packets,
 			.linktype = inputs[i].linktype,
 		};
-		memcpy(si.digest, inputs[i].digest, sizeof(si.digest));
+		_Static_assert(sizeof(si.digest) >= sizeof(inputs[i].digest) &&
+		    sizeof(si.digest_v1) >= sizeof(inputs[i].digest_v1),
+		    "the store holds both digests");
+		memcpy(si.digest, inputs[i].digest, sizeof(inputs[i].digest));
+		memcpy(si.digest_v1, inputs[i].digest_v1,
+		    sizeof(inputs[i].digest_v1));
 		if (store_run_input(db, &si) != 0)
 			goto fail;
 	}
@@ -339,6 +344,11 @@ main(int argc, char *argv[])
 	    lo.udp_timeout_us / 10 > 0 ? lo.udp_timeout_us / 10 : 1 };
 	if (store_run_begin(db, "offline") != 0)
 		errx(1, "%s", store_errmsg(db));
+	int legacy = store_has_v1_digests(db);
+	if (legacy < 0)
+		errx(1, "%s", store_errmsg(db));
+	for (int i = 0; i < ninputs; i++)
+		inputs[i].legacy_digest = legacy;
 	if ((exp.w = writer_async_start(db)) == NULL)
 		errx(1, "cannot start the writer thread");
 

@@ -165,7 +165,7 @@ enum stmt {
 	S_ERRORS_OF_FLOW,
 	S_FLOW_UPDATE, S_DEL_ERRORS_OF_FLOW, S_STATS_INSERT, S_RUN_END,
 	S_PRUNE_ERRORS, S_PRUNE_FLOWS, S_STATS_LATEST, S_MALFORMED_OF_RUN,
-	S_MAX_FLOW_ID, S_RUN_RANGE,
+	S_MAX_FLOW_ID, S_RUN_RANGE, S_INPUT_UPGRADE, S_V1_DIGESTS,
 	S_COUNT
 };
 
@@ -225,6 +225,10 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_MAX_FLOW_ID]	= "SELECT coalesce(max(id), 0) FROM flows",
 	[S_RUN_RANGE]	= "UPDATE runs SET flow_first = ?2, flow_last = ?3"
 	    " WHERE id = ?1",
+	[S_INPUT_UPGRADE] = "UPDATE inputs SET digest = ?1 WHERE digest = ?2",
+	/* version 2 digests say so; live inputs are never the same packets */
+	[S_V1_DIGESTS]	= "SELECT 1 FROM inputs WHERE digest NOT LIKE 'v2:%'"
+	    " AND digest NOT LIKE 'live:%' LIMIT 1",
 };
 
 struct store {
@@ -532,14 +536,39 @@ store_run_begin(struct store *s, const char *mode)
 int
 store_run_input(struct store *s, const struct store_input *in)
 {
-	sqlite3_stmt *st = stmt(s, S_INPUT_INSERT);
+	sqlite3_stmt *st;
 
+	/*
+	 * The same packets analyzed by an earlier version, known by their
+	 * version 1 digest: from now on by this one, so that the run is
+	 * replaced as any other.
+	 */
+	if (in->digest_v1[0] != '\0') {
+		st = stmt(s, S_INPUT_UPGRADE);
+		sqlite3_bind_text(st, 1, in->digest, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, in->digest_v1, -1, SQLITE_STATIC);
+		if (exec_stmt(s, st, "upgrading an earlier input's digest") != 0)
+			return -1;
+	}
+	st = stmt(s, S_INPUT_INSERT);
 	sqlite3_bind_int64(st, 1, s->run_id);
 	sqlite3_bind_text(st, 2, in->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, in->digest, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)in->packets);
 	sqlite3_bind_int(st, 5, in->linktype);
 	return exec_stmt(s, st, "recording an input");
+}
+
+int
+store_has_v1_digests(struct store *s)
+{
+	sqlite3_stmt *st = stmt(s, S_V1_DIGESTS);
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : db_fail(s, "reading earlier inputs");
 }
 
 int

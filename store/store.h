@@ -59,7 +59,8 @@ struct store_flow {
 /* Per-input facts, so that a second run over the same file is known. */
 struct store_input {
 	const char	*name;
-	char		 digest[33];	/* hex; identity of the packets */
+	char		 digest[40];	/* identity of the packets */
+	char		 digest_v1[33];	/* the same, as versions before 2 */
 	uint64_t	 packets;
 	int		 linktype;
 };
@@ -84,6 +85,11 @@ const char *store_errmsg(const struct store *);
  */
 int store_run_begin(struct store *, const char *mode);
 int store_run_input(struct store *, const struct store_input *);
+/*
+ * 1 when earlier inputs carry version 1 digests (daemon/capture_digest.h),
+ * which a run then computes too; 0 when none, -1 on error.
+ */
+int store_has_v1_digests(struct store *);
 /* Flows v[0..n), ids in the order given (oldest first keeps it cheap). */
 int store_run_flows(struct store *, const struct store_flow *v, size_t n);
 int store_run_malformed(struct store *, const char *reason, uint64_t count);

@@ -1,7 +1,11 @@
-/* Flow keys, the flow table, the fragment map, states and time arguments. */
+/*
+ * Flow keys, the flow table, the fragment map, the sent-packet table,
+ * capture digests, states and time arguments.
+ */
 #include <string.h>
 
 #include "cli/timearg.h"
+#include "daemon/capture_digest.h"
 #include "daemon/flow_table.h"
 #include "daemon/frag_table.h"
 #include "daemon/sent_table.h"
@@ -371,6 +375,68 @@ test_timeargs(void)
 	ok(timearg_parse("'; DROP TABLE flows; --", &t) != 0, "garbage refused");
 }
 
+/* The digest of n packets of 20..139 bytes (the fourth 131), one altered. */
+static void
+digest_of(char *out, char *v1, int legacy, int n, int swap, int alter_at,
+    int alter_byte)
+{
+	struct capture_digest d;
+	uint8_t pkt[140];
+
+	capture_digest_init(&d, legacy);
+	for (int i = 0; i < n; i++) {
+		int k = swap && i == 1 ? 2 : swap && i == 2 ? 1 : i;
+		uint32_t len = 20 + (uint32_t)(k * 37 % 120);
+		for (size_t b = 0; b < sizeof(pkt); b++)
+			pkt[b] = (uint8_t)(k * 131 + b * 7);
+		if (k == alter_at)
+			pkt[alter_byte] ^= 0x01;
+		capture_digest_packet(&d, 1700000000000000ll + k * 1000, len,
+		    len + 4, pkt);
+	}
+	capture_digest_hex(&d, out);
+	capture_digest_v1_hex(&d, v1);
+}
+
+static void
+test_digest(void)
+{
+	char a[CAPTURE_DIGEST_LEN + 1], b[CAPTURE_DIGEST_LEN + 1];
+	char a1[CAPTURE_DIGEST_V1_LEN + 1], b1[CAPTURE_DIGEST_V1_LEN + 1];
+
+	digest_of(a, a1, 0, 50, 0, -1, 0);
+	digest_of(b, b1, 0, 50, 0, -1, 0);
+	ok(strncmp(a, "v2:", 3) == 0 && strlen(a) == 35, "digest: v2: and 32 "
+	    "hex digits (%s)", a);
+	ok(strcmp(a, b) == 0, "digest: the same packets, the same digest");
+	ok(a1[0] == '\0', "digest: no version 1 unless asked");
+	digest_of(b, b1, 0, 50, 1, -1, 0);
+	ok(strcmp(a, b) != 0, "digest: two packets swapped, another digest");
+	digest_of(b, b1, 0, 49, 0, -1, 0);
+	ok(strcmp(a, b) != 0, "digest: one packet fewer, another");
+	int differs = 1;
+	for (int byte = 0; byte < 64; byte++) {
+		digest_of(b, b1, 0, 50, 0, 3, byte);
+		if (strcmp(a, b) == 0)
+			differs = 0;
+	}
+	ok(differs, "digest: a bit flipped in any of the first 64 bytes, "
+	    "another digest");
+	digest_of(b, b1, 0, 50, 0, 3, 100);
+	ok(strcmp(a, b) == 0, "digest: bytes past the first 64 are not "
+	    "part of it");
+	/* both halves change, not one of them */
+	digest_of(b, b1, 0, 50, 0, 3, 9);
+	ok(strncmp(a + 3, b + 3, 16) != 0 && strcmp(a + 19, b + 19) != 0,
+	    "digest: both halves change");
+	digest_of(b, a1, 1, 50, 0, -1, 0);
+	ok(strcmp(a, b) == 0, "digest: computing version 1 too leaves "
+	    "version 2 as it was");
+	digest_of(b, b1, 1, 50, 1, -1, 0);
+	ok(strlen(a1) == 32 && strcmp(a1, b1) != 0, "digest: version 1 on "
+	    "request, order-sensitive too");
+}
+
 int
 main(void)
 {
@@ -378,6 +444,7 @@ main(void)
 	test_table();
 	test_frags();
 	test_sent();
+	test_digest();
 	test_ends();
 	test_states();
 	test_timeargs();
