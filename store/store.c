@@ -454,6 +454,19 @@ store_open(const char *path, int mode, char *err, size_t errlen)
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 	if (mode == STORE_WRITE) {
+		/*
+		 * A new database only (it is a no-op on one that has pages):
+		 * a run's transaction goes through the WAL, is checksummed
+		 * again at commit (pages written twice in it are rewritten in
+		 * place) and copied into the database by the checkpoint, each
+		 * a page at a time. 16 KiB pages make those a quarter as many
+		 * calls: on the 10M bench, commit and checkpoint 0.35 -> 0.23 s.
+		 */
+		if (sqlite3_exec(s->db, "PRAGMA page_size = 16384", NULL, NULL,
+		    NULL) != SQLITE_OK) {
+			db_fail(s, "setting the page size");
+			goto fail;
+		}
 		if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL,
 		    NULL) != SQLITE_OK ||
 		    sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL,
