@@ -105,6 +105,64 @@ cur_skip(struct cursor *c, size_t n)
 }
 
 /*
+ * A fixed-size header checked once, as tcpdump's ND_TCHECK_LEN does: the
+ * next n bytes, or none (len 0, the sticky error set) when fewer are left.
+ * Its fields are read at constant offsets through span_*, which check them
+ * against len; with n a constant those checks fold away once the caller
+ * has tested len, so a header costs one bounds check, not one a field.
+ */
+struct span {
+	const uint8_t	*p;
+	size_t		 len;
+};
+
+static inline struct span
+cur_take(struct cursor *c, size_t n)
+{
+	struct span s = { NULL, 0 };
+
+	if (cur_need(c, n)) {
+		s.p = c->base + c->off;
+		s.len = n;
+		c->off += n;
+	}
+	return s;
+}
+
+static inline uint8_t
+span_u8(struct span s, size_t off)
+{
+	return off < s.len ? s.p[off] : 0;
+}
+
+static inline uint16_t
+span_be16(struct span s, size_t off)
+{
+	if (off + 2 > s.len)
+		return 0;
+	return (uint16_t)(s.p[off] << 8 | s.p[off + 1]);
+}
+
+static inline uint32_t
+span_be32(struct span s, size_t off)
+{
+	if (off + 4 > s.len)
+		return 0;
+	return (uint32_t)s.p[off] << 24 | (uint32_t)s.p[off + 1] << 16 |
+	    (uint32_t)s.p[off + 2] << 8 | s.p[off + 3];
+}
+
+static inline void
+span_copy(struct span s, size_t off, void *dst, size_t n)
+{
+	if (off + n > s.len) {
+		memset(dst, 0, n);
+		return;
+	}
+	memcpy(dst, s.p + off, n);
+}
+
+/*
  * The next n bytes as a window of their own (an IP payload, an ICMP quote).
  * When fewer than n are left, the window holds what is there: callers that
  * must have all n check cur_left() first.

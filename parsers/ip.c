@@ -54,18 +54,18 @@ struct ip_info {
 static enum decode_reason
 ip4_header(struct cursor *c, struct tuple *t, struct ip_info *ii, int quote)
 {
-	uint8_t vhl = cur_u8(c);
-	cur_skip(c, 1);
-	uint16_t totlen = cur_be16(c);
-	uint16_t id = cur_be16(c);
-	uint16_t ff = cur_be16(c);
-	ii->ttl = cur_u8(c);
-	t->proto = cur_u8(c);
-	cur_skip(c, 2);
-	cur_copy(c, t->src, 4);
-	cur_copy(c, t->dst, 4);
-	if (c->err)
+	struct span h = cur_take(c, 20);
+
+	if (h.len == 0)
 		return WHY_IP_TRUNCATED;
+	uint8_t vhl = span_u8(h, 0);
+	uint16_t totlen = span_be16(h, 2);
+	uint16_t id = span_be16(h, 4);
+	uint16_t ff = span_be16(h, 6);
+	ii->ttl = span_u8(h, 8);
+	t->proto = span_u8(h, 9);
+	span_copy(h, 12, t->src, 4);
+	span_copy(h, 16, t->dst, 4);
 	t->family = 4;
 	if (vhl >> 4 != 4)
 		return WHY_IP_BAD_VERSION;
@@ -101,14 +101,16 @@ ip4_header(struct cursor *c, struct tuple *t, struct ip_info *ii, int quote)
 static enum decode_reason
 ip6_header(struct cursor *c, struct tuple *t, struct ip_info *ii)
 {
-	uint32_t vtf = cur_be32(c);
-	uint16_t plen = cur_be16(c);
-	uint8_t nh = cur_u8(c);
-	ii->ttl = cur_u8(c);
-	cur_copy(c, t->src, 16);
-	cur_copy(c, t->dst, 16);
-	if (c->err)
+	struct span h = cur_take(c, 40);
+
+	if (h.len == 0)
 		return WHY_IP_TRUNCATED;
+	uint32_t vtf = span_be32(h, 0);
+	uint16_t plen = span_be16(h, 4);
+	uint8_t nh = span_u8(h, 6);
+	ii->ttl = span_u8(h, 7);
+	span_copy(h, 8, t->src, 16);
+	span_copy(h, 24, t->dst, 16);
 	t->family = 6;
 	if (vtf >> 28 != 6)
 		return WHY_IP_BAD_VERSION;
@@ -290,15 +292,17 @@ transport_decode(struct cursor *c, struct decoded *d, const struct ip_info *ii)
 
 	switch (t->proto) {
 	case PROTO_UDP: {
-		t->sport = cur_be16(c);
-		t->dport = cur_be16(c);
-		if (c->err)
+		struct span ports = cur_take(c, 4);
+		if (ports.len == 0)
 			return WHY_UDP_TRUNCATED;
+		t->sport = span_be16(ports, 0);
+		t->dport = span_be16(ports, 2);
 		t->has_ports = 1;
-		uint16_t ulen = cur_be16(c);
-		d->l4_cksum = cur_be16(c);
-		if (c->err)
+		struct span rest = cur_take(c, 4);
+		if (rest.len == 0)
 			return WHY_NONE;	/* snaplen: the ports are enough */
+		uint16_t ulen = span_be16(rest, 0);
+		d->l4_cksum = span_be16(rest, 2);
 		d->l4_word = (uint32_t)ulen << 16 | d->l4_cksum;
 		/* The first fragment holds only part of the datagram. */
 		if (ulen < 8 || (ii->frag == FRAG_NONE && !ii->jumbo &&
