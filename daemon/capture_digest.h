@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "daemon/mix.h"
+
 #define CAPTURE_DIGEST_LEN	35	/* "v2:" and 32 hex digits */
 #define CAPTURE_DIGEST_V1_LEN	32
 
@@ -34,15 +36,6 @@ void capture_digest_v1_hex(const struct capture_digest *, char *out);
 void capture_digest_v1_packet(struct capture_digest *, int64_t ts_us,
     uint32_t caplen, uint32_t len, const uint8_t *p);
 
-/* 64 x 64 -> 128 bits, halves folded: every input bit reaches most outputs */
-static inline uint64_t
-capture_digest_mum(uint64_t a, uint64_t b)
-{
-	unsigned __int128 r = (unsigned __int128)a * b;
-
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
 static inline void
 capture_digest_packet(struct capture_digest *d, int64_t ts_us,
     uint32_t caplen, uint32_t len, const uint8_t *p)
@@ -56,20 +49,20 @@ capture_digest_packet(struct capture_digest *d, int64_t ts_us,
 		memcpy(w, p, caplen);
 	}
 	uint64_t lens = (uint64_t)caplen << 32 | len;
-	uint64_t m0 = capture_digest_mum((uint64_t)ts_us ^ 0xa0761d6478bd642full,
+	uint64_t m0 = mix_mum((uint64_t)ts_us ^ 0xa0761d6478bd642full,
 	    lens ^ 0xe7037ed1a0b428dbull);
-	uint64_t m1 = capture_digest_mum(w[0] ^ 0x8ebc6af09c88c6e3ull,
+	uint64_t m1 = mix_mum(w[0] ^ 0x8ebc6af09c88c6e3ull,
 	    w[1] ^ 0x589965cc75374cc3ull);
-	uint64_t m2 = capture_digest_mum(w[2] ^ 0x1d8e4e27c47d124full,
+	uint64_t m2 = mix_mum(w[2] ^ 0x1d8e4e27c47d124full,
 	    w[3] ^ 0x9e3779b97f4a7c15ull);
-	uint64_t m3 = capture_digest_mum(w[4] ^ 0xc2b2ae3d27d4eb4full,
+	uint64_t m3 = mix_mum(w[4] ^ 0xc2b2ae3d27d4eb4full,
 	    w[5] ^ 0x165667b19e3779f9ull);
-	uint64_t m4 = capture_digest_mum(w[6] ^ 0xd6e8feb86659fd93ull,
+	uint64_t m4 = mix_mum(w[6] ^ 0xd6e8feb86659fd93ull,
 	    w[7] ^ 0xff51afd7ed558ccdull);
 	/* two different sums, so that the halves are not one value twice */
-	d->h1 = capture_digest_mum(d->h1 ^ (m0 ^ m1 ^ m2 ^ m3 ^ m4),
+	d->h1 = mix_mum(d->h1 ^ (m0 ^ m1 ^ m2 ^ m3 ^ m4),
 	    0x2d358dccaa6c78a5ull);
-	d->h2 = capture_digest_mum(d->h2 ^ (m0 + m1 + m2 + m3 + m4),
+	d->h2 = mix_mum(d->h2 ^ (m0 + m1 + m2 + m3 + m4),
 	    0x4f1bbcdcbfa53e0bull);
 	if (d->legacy)
 		capture_digest_v1_packet(d, ts_us, caplen, len, p);

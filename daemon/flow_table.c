@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "daemon/flow_table.h"
+#include "daemon/mix.h"
 
 #define INITIAL_SLOTS	(1u << 12)
 #define CHUNK_SHIFT	12
@@ -127,27 +128,25 @@ flow_key_make(const struct tuple *t, struct flow_key *k, int *from_a)
 	memcpy(&k->pa, &w, sizeof(w));
 }
 
-/* A multiply-xorshift mix over the key's five 8-byte words. */
+/* The key's five 8-byte words: two independent products, then one more. */
 uint64_t
 flow_key_hash(const struct flow_key *k)
 {
 	const uint8_t *p = (const uint8_t *)k;
-	uint64_t h = 0x9e3779b97f4a7c15ull;
+	uint64_t w[5];
 
 	_Static_assert(sizeof(*k) == 40, "flow_key is five words");
 	_Static_assert(offsetof(struct flow_key, pa) == 32,
 	    "ports, protocol and family are the fifth word");
-	for (int i = 0; i < 5; i++) {
-		uint64_t w;
-		memcpy(&w, p + 8 * i, sizeof(w));
-		h ^= w;
-		h *= 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	h ^= h >> 29;
+	memcpy(w, p, sizeof(w));
+	uint64_t m0 = mix_mum(w[0] ^ 0xa0761d6478bd642full,
+	    w[1] ^ 0xe7037ed1a0b428dbull);
+	uint64_t m1 = mix_mum(w[2] ^ 0x8ebc6af09c88c6e3ull,
+	    w[3] ^ 0x589965cc75374cc3ull);
+	uint64_t h = mix_mum(m0 ^ w[4] ^ 0x1d8e4e27c47d124full,
+	    m1 ^ 0x9e3779b97f4a7c15ull);
 	return h ? h : 1;			/* 0 marks a free slot */
 }
-
 
 static struct flow *
 flow_at(const struct flow_table *ft, uint32_t n)

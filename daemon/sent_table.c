@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/mix.h"
 #include "daemon/sent_table.h"
 
 #define WAYS	4
@@ -66,21 +67,12 @@ sent_table_free(struct sent_table *st)
 }
 
 static uint64_t
-mix(uint64_t h, uint64_t v)
+word_at(const uint8_t *p)
 {
-	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-	return h * 0xff51afd7ed558ccdull;
-}
+	uint64_t w;
 
-static uint64_t
-mix_bytes(uint64_t h, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i += 8) {
-		uint64_t v;
-		memcpy(&v, p + i, 8);
-		h = mix(h, v);
-	}
-	return h;
+	memcpy(&w, p, sizeof(w));
+	return w;
 }
 
 uint64_t
@@ -88,20 +80,25 @@ sent_table_key(const struct sent_pkt *p)
 {
 	/* what NAT leaves alone: family, protocol, destination, length, ID */
 	const struct tuple *t = p->t;
-	uint64_t h = mix(0, (uint64_t)t->family << 56 |
-	    (uint64_t)t->proto << 48 | (uint64_t)t->dport << 32 | p->ip_bytes);
+	uint64_t head = (uint64_t)t->family << 56 | (uint64_t)t->proto << 48 |
+	    (uint64_t)t->dport << 32 | p->ip_bytes;
 
-	h = mix(h, p->ip_id);
-	return mix_bytes(h, t->dst, 16);
+	return mix_mum(mix_mum(head ^ 0xa0761d6478bd642full,
+	    p->ip_id ^ 0xe7037ed1a0b428dbull) ^ 0x8ebc6af09c88c6e3ull,
+	    mix_mum(word_at(t->dst) ^ 0x589965cc75374cc3ull,
+	    word_at(t->dst + 8) ^ 0x1d8e4e27c47d124full));
 }
 
 /* And what NAT rewrites: source address and port, bytes 4-7. */
 static uint32_t
 exact_tag(const struct sent_pkt *p, uint64_t nk)
 {
-	uint64_t h = mix(nk, (uint64_t)p->t->sport << 32 | p->l4);
+	uint64_t h = mix_mum(mix_mum(nk ^ 0x9e3779b97f4a7c15ull,
+	    ((uint64_t)p->t->sport << 32 | p->l4) ^ 0xc2b2ae3d27d4eb4full) ^
+	    0x165667b19e3779f9ull,
+	    mix_mum(word_at(p->t->src) ^ 0xd6e8feb86659fd93ull,
+	    word_at(p->t->src + 8) ^ 0xff51afd7ed558ccdull));
 
-	h = mix_bytes(h, p->t->src, 16);
 	return (uint32_t)(h ^ h >> 32);
 }
 
