@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "daemon/analyzer.h"
+#include "daemon/mix.h"
 #include "daemon/frag_table.h"
 #include "daemon/sent_table.h"
 #include "store/flowstate.h"
@@ -135,16 +136,12 @@ packet_signature(const struct decoded *d)
 static uint64_t
 host_key(uint8_t family, const uint8_t addr[16], uint32_t ifid)
 {
-	/* two words, not sixteen bytes: this runs for nearly every packet */
-	uint64_t w[2], h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)ifid << 8 | family);
+	uint64_t w[2];
 
 	memcpy(w, addr, sizeof(w));
-	h = (h ^ w[0]) * 0xff51afd7ed558ccdull;
-	h = (h ^ h >> 32 ^ w[1]) * 0xc4ceb9fe1a85ec53ull;
-	/* every input bit reaches the low bits that pick the slot */
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
+	/* one product of both words: every input bit reaches the slot's bits */
+	uint64_t h = mix_mum(w[0] ^ ((uint64_t)ifid << 8 | family) ^
+	    0xa0761d6478bd642full, w[1] ^ 0xe7037ed1a0b428dbull);
 	return h ? h : 1;
 }
 

@@ -95,6 +95,26 @@ addr_words(const uint8_t a[16], size_t alen, uint64_t w[2])
 	}
 }
 
+/* Two addresses as addr_words made them, in memcmp's order. */
+static int
+addr_cmp(const uint64_t a[2], const uint64_t b[2])
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t x = __builtin_bswap64(a[0]), y = __builtin_bswap64(b[0]);
+	if (x == y) {
+		x = __builtin_bswap64(a[1]);
+		y = __builtin_bswap64(b[1]);
+	}
+#else
+	uint64_t x = a[0], y = b[0];
+	if (x == y) {
+		x = a[1];
+		y = b[1];
+	}
+#endif
+	return (x > y) - (x < y);
+}
+
 /*
  * The key is written as five whole words: flow_key_hash reads it back as
  * words at once, and a word load from several smaller stores cannot be
@@ -107,11 +127,11 @@ flow_key_make(const struct tuple *t, struct flow_key *k, int *from_a)
 	size_t alen = t->family == 6 ? 16 : 4;
 	uint16_t sp = t->has_ports ? t->sport : 0;
 	uint16_t dp = t->has_ports ? t->dport : 0;
-	int c = memcmp(t->src, t->dst, alen);
 	uint64_t s[2], d[2], w;
 
 	addr_words(t->src, alen, s);
 	addr_words(t->dst, alen, d);
+	int c = addr_cmp(s, d);
 	*from_a = c < 0 || (c == 0 && sp <= dp);
 	uint16_t pa = *from_a ? sp : dp, pb = *from_a ? dp : sp;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__

@@ -58,6 +58,29 @@ test_keys(void)
 	    "key fields: ports, protocol, family, addresses");
 	ok(memcmp(k1.a + 4, zero, 12) == 0 && memcmp(k1.b + 4, zero, 12) == 0,
 	    "an IPv4 key is zero past its addresses");
+
+	/* side a is the address memcmp puts first, by either word */
+	static const uint8_t lo[3][16] = {
+		{ 0x20, 0x01, 0x0d, 0xb8, [15] = 0x02 },
+		{ 0x20, 0x01, 0x0d, 0xb8, [8] = 0x7f, [15] = 0xff },
+		{ 0x10, [7] = 0xff },
+	}, hi[3][16] = {
+		{ 0x20, 0x01, 0x0d, 0xb8, [15] = 0x03 },
+		{ 0x20, 0x01, 0x0d, 0xb8, [8] = 0x80 },
+		{ 0x11 },
+	};
+	int sides = 1;
+	for (int i = 0; i < 3; i++)
+		for (int dir = 0; dir < 2; dir++) {
+			struct tuple t = fwd;
+			t.family = 6;
+			memcpy(t.src, dir ? hi[i] : lo[i], 16);
+			memcpy(t.dst, dir ? lo[i] : hi[i], 16);
+			flow_key_make(&t, &k1, &from1);
+			if (memcmp(k1.a, lo[i], 16) != 0 || from1 != !dir)
+				sides = 0;
+		}
+	ok(sides, "IPv6: side a is the lower address, whichever word differs");
 }
 
 /* The key of test flow i (198.18.0.2:1000+i%7 -> 198.18.i.i:53), either way. */
