@@ -2,8 +2,8 @@
 #include <string.h>
 
 #include "daemon/analyzer.h"
-#include "daemon/mix.h"
 #include "daemon/frag_table.h"
+#include "daemon/mix.h"
 #include "daemon/sent_table.h"
 #include "store/flowstate.h"
 

@@ -1,7 +1,8 @@
 /*
- * The multiply every in-memory hash here is built from: two 64-bit words
- * into their 128-bit product, the halves folded, so that every input bit
- * reaches most output bits, the low ones included (tables index by them).
+ * The multiply the hashes of daemon/ are built from (flow keys, the
+ * sent-packet and host tables, the capture digest): two 64-bit words into
+ * their 128-bit product, the halves folded, so that every input bit reaches
+ * most output bits, the low ones included (tables index by them).
  * Independent products run in parallel, where a chain of multiplies would
  * wait for each other.
  */

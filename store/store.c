@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
-#include <time.h>
 
 #include <sqlite3.h>
 

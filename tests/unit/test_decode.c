@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parsers/cursor.h"
 #include "parsers/decode.h"
 #include "tests/unit/tap.h"
 
@@ -284,9 +285,35 @@ test_malformed(void)
 	    "out-of-range reason has a name");
 }
 
+/* A fixed header taken whole or not at all; its fields stay inside it. */
+static void
+test_spans(void)
+{
+	static const uint8_t bytes[6] = { 0x45, 0x00, 0x12, 0x34, 0xab, 0xcd };
+	uint8_t *buf = malloc(sizeof(bytes));	/* exact: ASan sees overreads */
+	memcpy(buf, bytes, sizeof(bytes));
+
+	struct cursor c = cur_make(buf, sizeof(bytes));
+	struct span h = cur_take(&c, 4);
+	ok(h.len == 4 && span_u8(h, 0) == 0x45 && span_be16(h, 2) == 0x1234,
+	    "span: fields at their offsets");
+	ok(span_be16(h, 3) == 0 && span_u8(h, 4) == 0 && span_be32(h, 1) == 0,
+	    "span: a field past the span reads 0, not the next bytes");
+	uint8_t four[4] = { 1, 1, 1, 1 };
+	span_copy(h, 2, four, 4);
+	ok(four[0] == 0 && four[3] == 0, "span: a copy past the span is zeros");
+	struct span rest = cur_take(&c, 4);
+	ok(rest.len == 0 && rest.p == NULL && c.err,
+	    "span: taking more than is left gives none and sets the error");
+	ok(cur_take(&c, 1).len == 0 && cur_u8(&c) == 0,
+	    "span: the error is sticky");
+	free(buf);
+}
+
 int
 main(void)
 {
+	test_spans();
 	test_udp4();
 	test_quote4_truncations();
 	test_quote6_truncations();
