@@ -29,12 +29,14 @@ struct dedupe_slot {
  * firewall that forges them cannot teach its own TTL. Direct-mapped,
  * fixed in size.
  */
-#define HOST_TTL_SLOTS	65536	/* 1 MiB */
+#define HOST_TTL_SLOTS	65536	/* 512 KiB */
 
-struct host_ttl {
-	uint64_t	key;		/* 0: empty */
-	uint8_t		ttl;
-};
+/*
+ * A slot is one word: the host key above its low byte, the TTL in it
+ * (0: empty). Half the lines of a key and a TTL apart, for a table every
+ * packet writes a random line of.
+ */
+#define HOST_TTL_KEY	(~(uint64_t)0xff)
 
 /*
  * A UDP or TCP packet decoded, its index slot and sent-table bucket
@@ -63,7 +65,7 @@ struct analyzer {
 	struct flow_table	*flows;
 	struct frag_table	 frags;
 	struct sent_table	*sent;
-	struct host_ttl		*hosts;
+	uint64_t		*hosts;
 	struct analyzer_stats	 st;
 	int64_t			 dedupe_us;
 	struct dedupe_slot	*dedupe;
@@ -169,7 +171,7 @@ ttl_reference(const struct decoded *d)
 	return 0;
 }
 
-static struct host_ttl *
+static uint64_t *
 host_slot(const struct analyzer *a, uint64_t k)
 {
 	return &a->hosts[k & (HOST_TTL_SLOTS - 1)];
@@ -179,10 +181,8 @@ static void
 host_ttl_note(struct analyzer *a, const struct decoded *d, uint32_t ifid)
 {
 	uint64_t k = host_key(d->t.family, d->t.src, ifid);
-	struct host_ttl *h = host_slot(a, k);
 
-	h->key = k;
-	h->ttl = d->ttl;
+	*host_slot(a, k) = (k & HOST_TTL_KEY) | d->ttl;
 }
 
 static uint8_t
@@ -190,9 +190,9 @@ host_ttl_find(const struct analyzer *a, uint8_t family,
     const uint8_t addr[16], uint32_t ifid)
 {
 	uint64_t k = host_key(family, addr, ifid);
-	const struct host_ttl *h = host_slot(a, k);
+	uint64_t e = *host_slot(a, k);
 
-	return h->key == k ? h->ttl : 0;
+	return (e & HOST_TTL_KEY) == (k & HOST_TTL_KEY) ? (uint8_t)e : 0;
 }
 
 static int
