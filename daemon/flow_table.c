@@ -246,25 +246,36 @@ flow_table_get(struct flow_table *ft, const struct flow_key *k, int from_a,
 	return flow_table_get_hashed(ft, k, flow_key_hash(k), from_a, created);
 }
 
+/* The flow of key k (hash h); else NULL, *empty the slot it would take. */
+static struct flow *
+probe(const struct flow_table *ft, const struct flow_key *k, uint64_t h,
+    struct slot **empty)
+{
+	for (size_t i = h & ft->mask;; i = (i + 1) & ft->mask) {
+		struct slot *s = &ft->slots[i];
+		if (s->flow == 0) {
+			*empty = s;
+			return NULL;
+		}
+		if (s->tag != (uint32_t)h)
+			continue;
+		struct flow *f = flow_at(ft, s->flow - 1);
+		if (f->hash == h && memcmp(&f->key, k, sizeof(*k)) == 0)
+			return f;
+	}
+}
+
 struct flow *
 flow_table_get_hashed(struct flow_table *ft, const struct flow_key *k,
     uint64_t h, int from_a, int *created)
 {
-	uint32_t tag = (uint32_t)h, n;
+	uint32_t n;
 	struct slot *s;
 	struct flow *f;
 
 	*created = 0;
-	for (size_t i = h & ft->mask;; i = (i + 1) & ft->mask) {
-		s = &ft->slots[i];
-		if (s->flow == 0)
-			break;
-		if (s->tag != tag)
-			continue;
-		f = flow_at(ft, s->flow - 1);
-		if (f->hash == h && memcmp(&f->key, k, sizeof(*k)) == 0)
-			return f;
-	}
+	if ((f = probe(ft, k, h, &s)) != NULL)
+		return f;
 	if ((ft->count + 1) * 4 > (ft->mask + 1) * 3) {
 		if (grow(ft) != 0)
 			return NULL;
@@ -279,7 +290,7 @@ flow_table_get_hashed(struct flow_table *ft, const struct flow_key *k,
 	f->src_is_a = (uint8_t)from_a;
 	f->err_head = FLOW_ERR_NONE;
 	f->tcp_idx = FLOW_TCP_NONE;
-	s->tag = tag;
+	s->tag = (uint32_t)h;
 	s->flow = n + 1;
 	ft->count++;
 	*created = 1;
@@ -302,18 +313,9 @@ flow_table_find_hash(struct flow_table *ft, uint32_t h)
 struct flow *
 flow_table_find(struct flow_table *ft, const struct flow_key *k)
 {
-	uint64_t h = flow_key_hash(k);
+	struct slot *empty;
 
-	for (size_t i = h & ft->mask;; i = (i + 1) & ft->mask) {
-		const struct slot *s = &ft->slots[i];
-		if (s->flow == 0)
-			return NULL;
-		if (s->tag != (uint32_t)h)
-			continue;
-		struct flow *f = flow_at(ft, s->flow - 1);
-		if (f->hash == h && memcmp(&f->key, k, sizeof(*k)) == 0)
-			return f;
-	}
+	return probe(ft, k, flow_key_hash(k), &empty);
 }
 
 int

@@ -163,7 +163,6 @@ on_packet(u_char *arg, const struct pcap_pkthdr *hdr, const u_char *data)
 	    hdr->caplen, (int64_t)hdr->ts.tv_sec * 1000000 + hdr->ts.tv_usec);
 }
 
-
 struct pending {
 	struct flow	*f;
 	int64_t		 id;

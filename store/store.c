@@ -545,6 +545,29 @@ store_close(struct store *s)
 	free(s);
 }
 
+#ifdef SYNC_FILE_RANGE_WRITE
+/*
+ * Descriptors of the WAL and the database of our own, for writeback
+ * hints only; 0 once the WAL's is open. Closed by store_close, after the
+ * connection (see there).
+ */
+static int
+writeback_open(struct store *s)
+{
+	if (s->wal_fd >= 0)
+		return 0;
+	const char *db = sqlite3_db_filename(s->db, "main");
+	const char *wal = sqlite3_filename_wal(db);
+	/* not created yet, or a database without a file */
+	if (wal == NULL || *wal == '\0' ||
+	    (s->wal_fd = open(wal, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if (s->db_fd < 0)
+		s->db_fd = open(db, O_RDONLY | O_CLOEXEC);
+	return 0;
+}
+#endif
+
 /*
  * A run's transaction writes its pages to the WAL as they leave SQLite's
  * cache, and the checkpoint after the commit first fsyncs the whole WAL:
@@ -560,16 +583,8 @@ static void
 wal_writeback(struct store *s)
 {
 #ifdef SYNC_FILE_RANGE_WRITE
-	if (s->wal_fd < 0) {
-		const char *db = sqlite3_db_filename(s->db, "main");
-		const char *wal = sqlite3_filename_wal(db);
-		/* not created yet, or a database without a file */
-		if (wal == NULL || *wal == '\0' ||
-		    (s->wal_fd = open(wal, O_RDONLY | O_CLOEXEC)) < 0)
-			return;
-		if (s->db_fd < 0)
-			s->db_fd = open(db, O_RDONLY | O_CLOEXEC);
-	}
+	if (writeback_open(s) != 0)
+		return;
 	off_t end = lseek(s->wal_fd, 0, SEEK_END);
 	if (end < s->wal_written)	/* truncated by a checkpoint */
 		s->wal_written = 0;
@@ -619,13 +634,17 @@ flusher_main(void *arg)
 static int
 commit_flushing(struct store *s)
 {
-	struct flusher fl = { .fds = { s->wal_fd, s->db_fd } };
+	struct flusher fl = { .fds = { -1, -1 } };
 	int started = 0, rc;
 
 #ifdef SYNC_FILE_RANGE_WRITE
 	atomic_init(&fl.stop, 0);
-	started = s->wal_fd >= 0 && s->db_fd >= 0 &&
-	    pthread_create(&fl.thread, NULL, flusher_main, &fl) == 0;
+	if (writeback_open(s) == 0 && s->db_fd >= 0) {
+		fl.fds[0] = s->wal_fd;
+		fl.fds[1] = s->db_fd;
+		started = pthread_create(&fl.thread, NULL, flusher_main,
+		    &fl) == 0;
+	}
 #endif
 	rc = store_batch_commit(s);
 	if (started) {
