@@ -8,6 +8,7 @@
 
 #include "parsers/cursor.h"
 #include "parsers/decode.h"
+#include "parsers/pcap_record.h"
 #include "tests/unit/tap.h"
 
 static enum decode_status
@@ -310,10 +311,83 @@ test_spans(void)
 	free(buf);
 }
 
+/* A record header in either byte order. */
+static void
+put_record(uint8_t *p, int big_endian, uint32_t sec, uint32_t frac,
+    uint32_t caplen, uint32_t len)
+{
+	uint32_t v[4] = { sec, frac, caplen, len };
+
+	for (int i = 0; i < 4; i++)
+		for (int b = 0; b < 4; b++)
+			p[4 * i + b] = (uint8_t)(v[i] >>
+			    (big_endian ? 24 - 8 * b : 8 * b));
+}
+
+/* Classic pcap records where they lie, cut at every length. */
+static void
+test_pcap_records(void)
+{
+	uint8_t rec[16 + 5] = { 0 };
+	struct pcap_record r;
+
+	for (int be = 0; be <= 1; be++) {
+		struct pcap_record_format fmt = { be, 0, 65535 };
+		put_record(rec, be, 1700000000, 123456, 5, 60);
+		memcpy(rec + 16, "hello", 5);
+		int all_short = 1;
+		for (size_t n = 0; n < sizeof(rec); n++) {
+			uint8_t *cut = malloc(n ? n : 1);
+			memcpy(cut, rec, n);
+			all_short &= pcap_record_parse(&fmt, cut, n, &r) ==
+			    PCAP_RECORD_SHORT;
+			free(cut);
+		}
+		ok(all_short, "pcap record (%s): every cut before its end is "
+		    "short", be ? "big-endian" : "little-endian");
+		uint8_t *exact = malloc(sizeof(rec));
+		memcpy(exact, rec, sizeof(rec));
+		ok(pcap_record_parse(&fmt, exact, sizeof(rec), &r) ==
+		    PCAP_RECORD_OK && r.ts_us == 1700000000123456LL &&
+		    r.caplen == 5 && r.len == 60 && r.size == 21 &&
+		    r.data == exact + 16 && memcmp(r.data, "hello", 5) == 0,
+		    "pcap record (%s): fields, data in place, size",
+		    be ? "big-endian" : "little-endian");
+		free(exact);
+	}
+
+	struct pcap_record_format nsec = { 0, 1, 65535 };
+	put_record(rec, 0, 10, 999999999, 0, 0);
+	ok(pcap_record_parse(&nsec, rec, 16, &r) == PCAP_RECORD_OK &&
+	    r.ts_us == 10999999 && r.size == 16,
+	    "pcap record: nanoseconds divided down, an empty record is 16 bytes");
+	/* libpcap's fields are signed 32-bit: before 1970 is negative */
+	struct pcap_record_format usec = { 0, 0, 65535 };
+	put_record(rec, 0, (uint32_t)-5, (uint32_t)-7, 0, 0);
+	ok(pcap_record_parse(&usec, rec, 16, &r) == PCAP_RECORD_OK &&
+	    r.ts_us == -5000007, "pcap record: times are signed");
+	put_record(rec, 0, 0, (uint32_t)-7999, 0, 0);
+	ok(pcap_record_parse(&nsec, rec, 16, &r) == PCAP_RECORD_OK &&
+	    r.ts_us == -7, "pcap record: signed nanoseconds divide toward 0");
+
+	struct pcap_record_format small = { 0, 0, 4 };
+	put_record(rec, 0, 1, 2, 5, 5);
+	ok(pcap_record_parse(&small, rec, sizeof(rec), &r) ==
+	    PCAP_RECORD_OVERSIZE, "pcap record: above the snapshot length "
+	    "is left to libpcap");
+	put_record(rec, 0, 1, 2, 0xffffffff, 5);
+	ok(pcap_record_parse(&usec, rec, sizeof(rec), &r) ==
+	    PCAP_RECORD_OVERSIZE, "pcap record: a huge length is no overflow");
+	struct pcap_record_format any = { 0, 0, 0xffffffff };
+	ok(pcap_record_parse(&any, rec, sizeof(rec), &r) == PCAP_RECORD_SHORT,
+	    "pcap record: a length beyond the buffer is short");
+}
+
 int
 main(void)
 {
 	test_spans();
+	test_pcap_records();
 	test_udp4();
 	test_quote4_truncations();
 	test_quote6_truncations();
