@@ -30,6 +30,7 @@
 #include <pcap/pcap.h>
 
 #include "daemon/analyzer.h"
+#include "daemon/clock.h"
 #include "daemon/live.h"
 #include "daemon/log.h"
 #include "daemon/writer.h"
@@ -160,7 +161,7 @@ on_packet(u_char *arg, const struct pcap_pkthdr *hdr, const u_char *data)
 	struct handle *h = ctx[1];
 
 	analyzer_packet_on(l->a, (int)(h - l->h), h->linktype, data,
-	    hdr->caplen, (int64_t)hdr->ts.tv_sec * 1000000 + hdr->ts.tv_usec);
+	    hdr->caplen, timeval_us(&hdr->ts));
 }
 
 struct pending {

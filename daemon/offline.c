@@ -60,9 +60,11 @@ read_error(struct offline_input *in, pcap_t *p, FILE *fp, int classic,
 	else if (classic)
 		snprintf(in->err, sizeof(in->err), "%s: %s (packet record at "
 		    "byte %llu)", in->name, msg, (unsigned long long)record_at);
-	else
+	else if (ftello(fp) >= 0)
 		snprintf(in->err, sizeof(in->err), "%s: %s (read up to byte "
 		    "%lld)", in->name, msg, (long long)ftello(fp));
+	else				/* a pipe */
+		snprintf(in->err, sizeof(in->err), "%s: %s", in->name, msg);
 }
 
 static void
@@ -148,7 +150,7 @@ offline_read(struct analyzer *a, struct offline_input *in, int show_progress,
 	int64_t next_tick = INT64_MIN;
 	int stopped = 0;
 	while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
-		int64_t ts = (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
+		int64_t ts = timeval_us(&h->ts);
 		if (tick != NULL && ts >= next_tick) {
 			if (next_tick != INT64_MIN && tick->fn(tick->arg, ts)) {
 				stopped = 1;
@@ -173,6 +175,7 @@ offline_read(struct analyzer *a, struct offline_input *in, int show_progress,
 		read_error(in, p, fp, classic, record_at);
 	off_t pos = classic ? 0 : ftello(fp);
 	in->bytes_read = classic ? record_at : (uint64_t)(pos > 0 ? pos : 0);
+	in->bytes_known = classic || pos >= 0;
 	capture_digest_hex(&dg, in->digest);
 	capture_digest_v1_hex(&dg, in->digest_v1);
 	pcap_close(p);			/* closes fp, stdin included */

@@ -14,6 +14,7 @@ struct offline_input {
 	char		 digest_v1[CAPTURE_DIGEST_V1_LEN + 1]; /* or "" */
 	uint64_t	 packets;
 	uint64_t	 bytes_read;	/* how far the analysis got */
+	int		 bytes_known;	/* not for pcapng from a pipe */
 	int		 linktype;
 	char		 err[512];	/* "file: what is wrong", or empty */
 };

@@ -378,10 +378,18 @@ main(int argc, char *argv[])
 		status = 1;
 	} else if (status != 0 && analyzer_stats(a)->packets > 0) {
 		uint64_t bytes = 0;
+		int known = 1;
 		char size[32];
-		for (int i = 0; i < nread; i++)
+		for (int i = 0; i < nread; i++) {
 			bytes += inputs[i].bytes_read;
-		if (bytes < 10 * 1024)
+			known &= inputs[i].bytes_known;
+		}
+		uint64_t np = analyzer_stats(a)->packets;
+		if (!known)		/* pcapng from a pipe */
+			snprintf(size, sizeof(size), "%llu %s",
+			    (unsigned long long)np,
+			    plural(np, "packet", "packets"));
+		else if (bytes < 10 * 1024)
 			snprintf(size, sizeof(size), "%llu bytes",
 			    (unsigned long long)bytes);
 		else if (bytes < 10 * 1024 * 1024)
@@ -390,10 +398,15 @@ main(int argc, char *argv[])
 		else
 			snprintf(size, sizeof(size), "%llu MB",
 			    (unsigned long long)(bytes / (1024 * 1024)));
-		uint64_t np = analyzer_stats(a)->packets;
-		warnx("stored %zu %s from the first %s (%llu %s) read before "
-		    "the error", nflows, plural(nflows, "flow", "flows"), size,
-		    (unsigned long long)np, plural(np, "packet", "packets"));
+		if (!known)
+			warnx("stored %zu %s from the first %s read before "
+			    "the error", nflows, plural(nflows, "flow",
+			    "flows"), size);
+		else
+			warnx("stored %zu %s from the first %s (%llu %s) read "
+			    "before the error", nflows, plural(nflows, "flow",
+			    "flows"), size, (unsigned long long)np,
+			    plural(np, "packet", "packets"));
 	}
 	if (!quiet)
 		summary(analyzer_stats(a), nflows, exp.peak,

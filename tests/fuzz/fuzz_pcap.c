@@ -10,6 +10,7 @@
 #include <pcap/pcap.h>
 
 #include "daemon/analyzer.h"
+#include "daemon/clock.h"
 #include "daemon/writer.h"
 #include "parsers/decode.h"
 
@@ -50,7 +51,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (a != NULL && link_supported(linktype))
 		while (pcap_next_ex(p, &h, &pkt) == 1)
 			analyzer_packet(a, linktype, pkt, h->caplen,
-			    (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec);
+			    timeval_us(&h->ts));
 	if (a != NULL)
 		flow_table_foreach(analyzer_flows(a), to_store, a);
 	analyzer_free(a);
