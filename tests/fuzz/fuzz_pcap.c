@@ -1,11 +1,15 @@
 /*
  * libFuzzer target: the whole path from a capture file's bytes to the flow
  * table and the rows written, as udpflowd -r takes it (pcap or pcapng read
- * by libpcap from memory).
+ * by libpcap from memory). A classic pcap file is also walked by udpflowd's
+ * own record parser, which must give every packet exactly as libpcap does
+ * until it stops, and stop only where libpcap ends, fails or is left to go
+ * on alone.
  */
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <pcap/pcap.h>
 
@@ -13,6 +17,7 @@
 #include "daemon/clock.h"
 #include "daemon/writer.h"
 #include "parsers/decode.h"
+#include "parsers/pcap_record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -26,6 +31,53 @@ to_store(struct flow *f, void *arg)
 
 	writer_flow_to_store(a, f, &sf, &buf, &cap);
 	free(buf);
+	return 0;
+}
+
+/* The record parser's format for this file, if udpflowd would use it. */
+static int
+own_format(pcap_t *p, const uint8_t *data, size_t size,
+    struct pcap_record_format *fmt)
+{
+	uint32_t m;
+
+	if (size < 24 || pcap_major_version(p) != 2 ||
+	    pcap_minor_version(p) < 4 || pcap_snapshot(p) <= 0)
+		return 0;
+	memcpy(&m, data, sizeof(m));
+	if (m != 0xa1b2c3d4 && m != 0xa1b23c4d)
+		return 0;
+	fmt->big_endian = __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__;
+	fmt->nsec = m == 0xa1b23c4d;
+	fmt->snaplen = (uint32_t)pcap_snapshot(p);
+	return 1;
+}
+
+/*
+ * One packet libpcap read (rc its pcap_next_ex status) against the record
+ * parser at *off; 0 once the parser has stopped for good.
+ */
+static int
+same_as_own(const struct pcap_record_format *fmt, const uint8_t *data,
+    size_t size, size_t *off, int rc, const struct pcap_pkthdr *h,
+    const u_char *pkt)
+{
+	struct pcap_record r;
+	enum pcap_record_status st = pcap_record_parse(fmt, data + *off,
+	    size - *off, &r);
+
+	if (st == PCAP_RECORD_OK) {
+		if (rc != 1 || h->caplen != r.caplen || h->len != r.len ||
+		    timeval_us(&h->ts) != r.ts_us ||
+		    memcmp(pkt, r.data, r.caplen) != 0)
+			abort();	/* a packet libpcap gives otherwise */
+		*off += r.size;
+		return 1;
+	}
+	/* short: libpcap ends there (no bytes left) or fails */
+	if (st == PCAP_RECORD_SHORT && rc != (*off == size ? PCAP_ERROR_BREAK :
+	    PCAP_ERROR))
+		abort();
 	return 0;
 }
 
@@ -48,10 +100,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	struct analyzer *a = analyzer_new();
 	int linktype = pcap_datalink(p);
-	if (a != NULL && link_supported(linktype))
-		while (pcap_next_ex(p, &h, &pkt) == 1)
+	struct pcap_record_format fmt;
+	int own = own_format(p, data, size, &fmt);
+	size_t off = 24;
+	int rc;
+	do {
+		rc = pcap_next_ex(p, &h, &pkt);
+		if (own)
+			own = same_as_own(&fmt, data, size, &off, rc, h, pkt);
+		if (rc == 1 && a != NULL && link_supported(linktype))
 			analyzer_packet(a, linktype, pkt, h->caplen,
 			    timeval_us(&h->ts));
+	} while (rc == 1);
 	if (a != NULL)
 		flow_table_foreach(analyzer_flows(a), to_store, a);
 	analyzer_free(a);
