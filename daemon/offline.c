@@ -2,7 +2,6 @@
  * Reading saved captures (pcap or pcapng) into the analyzer.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
@@ -14,177 +13,14 @@
 #include <pcap/pcap.h>
 
 #include "daemon/capture_digest.h"
+#include "daemon/capture_reader.h"
 #include "daemon/clock.h"
 #include "daemon/offline.h"
-#include "parsers/pcap_record.h"
 
 #define PCAP_FILE_HEADER	24	/* classic pcap: file header bytes */
+#define PCAP_RECORD_HEADER	16	/* classic pcap: per-record header */
 #define PROGRESS_EVERY		65536	/* packets between clock checks */
 #define READ_BUFFER		(32 << 10)	/* fits L1 with room */
-#define FAST_CHUNK		(64 << 10)	/* a read(2); 32-256 KiB measured alike */
-#define FAST_MAX_SNAPLEN	(1u << 20)	/* beyond: libpcap reads */
-
-/*
- * A classic pcap file in the byte order of this machine is read by udpflowd
- * itself: chunks read(2) into one buffer and each packet handed on where it
- * lies, where libpcap copies every record twice through stdio (that copying
- * was most of the bare libpcap loop's time). libpcap has checked the file
- * header, and takes over from the first record this reader does not take
- * (pcap_record.h), at the end of the file, and at a read error, so that
- * truncated and damaged files read and fail exactly as before.
- */
-struct fast_reader {
-	int				 fd;
-	struct pcap_record_format	 fmt;
-	uint8_t				*buf;
-	size_t				 cap;
-	size_t				 pos, have;	/* next record; bytes */
-	off_t				 buf_at;	/* file offset of buf[0] */
-	int				 eof;
-};
-
-/* The fast reader for fp, positioned after its file header, or NULL. */
-static struct fast_reader *
-fast_open(FILE *fp, pcap_t *p)
-{
-	struct fast_reader *f;
-	struct stat sb;
-	uint8_t magic[4];
-	uint32_t m;
-	off_t at;
-
-	if (pcap_major_version(p) != 2 || pcap_minor_version(p) < 4 ||
-	    pcap_snapshot(p) <= 0 ||
-	    (uint32_t)pcap_snapshot(p) > FAST_MAX_SNAPLEN)
-		return NULL;
-	if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode) ||
-	    (at = ftello(fp)) < PCAP_FILE_HEADER ||
-	    pread(fileno(fp), magic, sizeof(magic), at - PCAP_FILE_HEADER) !=
-	    (ssize_t)sizeof(magic))
-		return NULL;
-	/* the two standard magic numbers, written in this machine's order */
-	memcpy(&m, magic, sizeof(m));
-	if (m != 0xa1b2c3d4 && m != 0xa1b23c4d)
-		return NULL;
-	if ((f = calloc(1, sizeof(*f))) == NULL)
-		return NULL;
-	f->fd = fileno(fp);
-	f->fmt.big_endian = __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__;
-	f->fmt.nsec = m == 0xa1b23c4d;
-	f->fmt.snaplen = (uint32_t)pcap_snapshot(p);
-	/* room for a chunk beside the largest record left over */
-	f->cap = FAST_CHUNK + PCAP_RECORD_HEADER_LEN + f->fmt.snaplen;
-	if ((f->buf = malloc(f->cap)) == NULL) {
-		free(f);
-		return NULL;
-	}
-	f->buf_at = at;
-	return f;
-}
-
-static void
-fast_free(struct fast_reader *f)
-{
-	if (f != NULL)
-		free(f->buf);
-	free(f);
-}
-
-/* More bytes behind the ones not yet taken; at the end or an error, eof. */
-static void
-fast_fill(struct fast_reader *f)
-{
-	size_t left = f->have - f->pos;
-	ssize_t n;
-
-	memmove(f->buf, f->buf + f->pos, left);
-	f->buf_at += (off_t)f->pos;
-	f->pos = 0;
-	f->have = left;
-	size_t want = f->cap - left < FAST_CHUNK ? f->cap - left : FAST_CHUNK;
-	do
-		n = pread(f->fd, f->buf + left, want, f->buf_at + (off_t)left);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		f->eof = 1;		/* libpcap reads on and says what it was */
-	else
-		f->have += (size_t)n;
-}
-
-/* The next record, or 0: libpcap is to read on from fast_offset(). */
-static int
-fast_next(struct fast_reader *f, struct pcap_record *r)
-{
-	for (;;) {
-		switch (pcap_record_parse(&f->fmt, f->buf + f->pos,
-		    f->have - f->pos, r)) {
-		case PCAP_RECORD_OK:
-			f->pos += r->size;
-			return 1;
-		case PCAP_RECORD_OVERSIZE:
-			return 0;
-		case PCAP_RECORD_SHORT:
-			if (f->eof)
-				return 0;
-			fast_fill(f);
-			break;
-		}
-	}
-}
-
-static off_t
-fast_offset(const struct fast_reader *f)
-{
-	return f->buf_at + (off_t)f->pos;
-}
-
-/* One packet as either reader gives it. */
-struct packet {
-	int64_t		 ts_us;
-	uint32_t	 caplen, len;
-	const uint8_t	*data;
-};
-
-struct reader {
-	pcap_t			*p;
-	FILE			*fp;
-	struct fast_reader	*fast;		/* NULL: libpcap reads */
-};
-
-/* 1: a packet; else pcap_next_ex's end (PCAP_ERROR_BREAK) or error. */
-static int
-reader_next(struct reader *rd, struct packet *pk, char *err, size_t errlen)
-{
-	struct pcap_pkthdr *h;
-	const u_char *data;
-	int rc;
-
-	if (rd->fast != NULL) {
-		struct pcap_record r;
-		if (fast_next(rd->fast, &r)) {
-			pk->ts_us = r.ts_us;
-			pk->caplen = r.caplen;
-			pk->len = r.len;
-			pk->data = r.data;
-			return 1;
-		}
-		off_t at = fast_offset(rd->fast);
-		fast_free(rd->fast);
-		rd->fast = NULL;
-		if (fseeko(rd->fp, at, SEEK_SET) != 0) {
-			snprintf(err, errlen, "cannot seek to byte %lld: %s",
-			    (long long)at, strerror(errno));
-			return PCAP_ERROR;
-		}
-	}
-	if ((rc = pcap_next_ex(rd->p, &h, &data)) != 1)
-		return rc;
-	pk->ts_us = timeval_us(&h->ts);
-	pk->caplen = h->caplen;
-	pk->len = h->len;
-	pk->data = data;
-	return 1;
-}
 
 static void
 progress(const struct offline_input *in, struct analyzer *a, off_t pos,
@@ -253,8 +89,8 @@ offline_read(struct analyzer *a, struct offline_input *in, int show_progress,
 {
 	char errbuf[PCAP_ERRBUF_SIZE], seek_err[256] = "";
 	struct capture_digest dg;
-	struct reader rd;
-	struct packet pk;
+	struct capture_reader *rd;
+	struct capture_packet pk;
 	struct stat sb;
 	off_t size = 0;
 	FILE *fp;
@@ -311,12 +147,17 @@ offline_read(struct analyzer *a, struct offline_input *in, int show_progress,
 	/* pcapng says major version 1, classic pcap 2. */
 	classic = pcap_major_version(p) == 2;
 
-	rd.p = p;
-	rd.fp = fp;
-	rd.fast = classic ? fast_open(fp, p) : NULL;
+	if ((rd = capture_reader_new(p, fp)) == NULL) {
+		snprintf(in->err, sizeof(in->err), "%s: out of memory",
+		    in->name);
+		pcap_close(p);
+		free(rbuf);
+		return -1;
+	}
 	int64_t next_tick = INT64_MIN;
 	int stopped = 0;
-	while ((rc = reader_next(&rd, &pk, seek_err, sizeof(seek_err))) == 1) {
+	while ((rc = capture_reader_next(rd, &pk, seek_err,
+	    sizeof(seek_err))) == 1) {
 		int64_t ts = pk.ts_us;
 		if (tick != NULL && ts >= next_tick) {
 			if (next_tick != INT64_MIN && tick->fn(tick->arg, ts)) {
@@ -327,7 +168,7 @@ offline_read(struct analyzer *a, struct offline_input *in, int show_progress,
 		}
 		analyzer_packet(a, linktype, pk.data, pk.caplen, ts);
 		capture_digest_packet(&dg, ts, pk.caplen, pk.len, pk.data);
-		record_at += PCAP_RECORD_HEADER_LEN + pk.caplen;
+		record_at += PCAP_RECORD_HEADER + pk.caplen;
 		if (++in->packets % PROGRESS_EVERY == 0 && show_progress) {
 			double now = mono_seconds();
 			if (now - shown >= 0.5) {
@@ -337,7 +178,7 @@ offline_read(struct analyzer *a, struct offline_input *in, int show_progress,
 			}
 		}
 	}
-	fast_free(rd.fast);
+	capture_reader_free(rd);
 	if (show_progress && shown != started)
 		fprintf(stderr, "\r\033[K");
 	if (rc == PCAP_ERROR && seek_err[0] != '\0')

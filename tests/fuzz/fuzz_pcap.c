@@ -14,6 +14,7 @@
 #include <pcap/pcap.h>
 
 #include "daemon/analyzer.h"
+#include "daemon/capture_reader.h"
 #include "daemon/clock.h"
 #include "daemon/writer.h"
 #include "parsers/decode.h"
@@ -32,25 +33,6 @@ to_store(struct flow *f, void *arg)
 	writer_flow_to_store(a, f, &sf, &buf, &cap);
 	free(buf);
 	return 0;
-}
-
-/* The record parser's format for this file, if udpflowd would use it. */
-static int
-own_format(pcap_t *p, const uint8_t *data, size_t size,
-    struct pcap_record_format *fmt)
-{
-	uint32_t m;
-
-	if (size < 24 || pcap_major_version(p) != 2 ||
-	    pcap_minor_version(p) < 4 || pcap_snapshot(p) <= 0)
-		return 0;
-	memcpy(&m, data, sizeof(m));
-	if (m != 0xa1b2c3d4 && m != 0xa1b23c4d)
-		return 0;
-	fmt->big_endian = __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__;
-	fmt->nsec = m == 0xa1b23c4d;
-	fmt->snaplen = (uint32_t)pcap_snapshot(p);
-	return 1;
 }
 
 /*
@@ -101,7 +83,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct analyzer *a = analyzer_new();
 	int linktype = pcap_datalink(p);
 	struct pcap_record_format fmt;
-	int own = own_format(p, data, size, &fmt);
+	int own = size >= 24 && capture_reader_format(p, data, &fmt);
 	size_t off = 24;
 	int rc;
 	do {
