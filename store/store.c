@@ -324,6 +324,7 @@ user_version(struct store *s, int *version)
 	sqlite3_stmt *st;
 	int rc;
 
+	*version = 0;
 	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) !=
 	    SQLITE_OK)
 		return db_fail(s, "reading the schema version");

@@ -82,7 +82,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	struct analyzer *a = analyzer_new();
 	int linktype = pcap_datalink(p);
-	struct pcap_record_format fmt;
+	struct pcap_record_format fmt = { 0, 0, 0 };
 	int own = size >= 24 && capture_reader_format(p, data, &fmt);
 	size_t off = 24;
 	int rc;
