@@ -6,6 +6,7 @@
 
 #include "daemon/capture_reader.h"
 #include "daemon/clock.h"
+#include "parsers/decode.h"
 #include "parsers/pcap_record.h"
 
 #define FILE_HEADER	24		/* classic pcap: file header bytes */
@@ -33,6 +34,13 @@ capture_reader_format(pcap_t *p, const uint8_t magic[4],
 
 	if (pcap_major_version(p) != 2 || pcap_minor_version(p) < 4 ||
 	    pcap_snapshot(p) <= 0 || (uint32_t)pcap_snapshot(p) > MAX_SNAPLEN)
+		return 0;
+	/*
+	 * Only the link types udpflowd decodes: libpcap hands those over as
+	 * they are, where it rewrites some others (the length of a Linux
+	 * USB memory-mapped isochronous completion).
+	 */
+	if (!link_supported(pcap_datalink(p)))
 		return 0;
 	/* the two standard magic numbers, written in this machine's order */
 	memcpy(&m, magic, sizeof(m));

@@ -1,7 +1,7 @@
 /*
  * The packets of a saved capture that libpcap has opened. A classic pcap
- * file in this machine's byte order, on a regular file, is read by
- * udpflowd itself: chunks read with pread(2) into one buffer, each packet
+ * file in this machine's byte order, of a link type udpflowd decodes, on a
+ * regular file, is read by udpflowd itself: chunks read with pread(2) into one buffer, each packet
  * handed on where it lies (parsers/pcap_record.h), where libpcap copies
  * every record twice through stdio, which was most of a bare libpcap
  * loop's time. libpcap has checked the file header, reads every other
