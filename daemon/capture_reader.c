@@ -9,7 +9,6 @@
 #include "parsers/decode.h"
 #include "parsers/pcap_record.h"
 
-#define FILE_HEADER	24		/* classic pcap: file header bytes */
 #define CHUNK		(64 << 10)	/* a read; 32-256 KiB measured alike */
 #define MAX_SNAPLEN	(1u << 20)	/* beyond: libpcap reads */
 
@@ -22,7 +21,7 @@ struct capture_reader {
 	uint8_t				*buf;
 	size_t				 cap;
 	size_t				 pos, have;	/* next record; bytes */
-	off_t				 buf_at;	/* file offset of buf[0] */
+	off_t				 buf_at;	/* offset of buf[0] */
 	int				 eof;
 };
 
@@ -62,8 +61,8 @@ own_open(struct capture_reader *r)
 
 	r->fd = fileno(r->fp);
 	if (fstat(r->fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
-	    (at = ftello(r->fp)) < FILE_HEADER ||
-	    pread(r->fd, magic, sizeof(magic), at - FILE_HEADER) !=
+	    (at = ftello(r->fp)) < PCAP_FILE_HEADER_LEN ||
+	    pread(r->fd, magic, sizeof(magic), at - PCAP_FILE_HEADER_LEN) !=
 	    (ssize_t)sizeof(magic) ||
 	    !capture_reader_format(r->p, magic, &r->fmt))
 		return;
@@ -118,7 +117,7 @@ fill(struct capture_reader *r)
 		n = pread(r->fd, r->buf + left, want, r->buf_at + (off_t)left);
 	while (n < 0 && errno == EINTR);
 	if (n <= 0)
-		r->eof = 1;		/* libpcap reads on and says what it was */
+		r->eof = 1;	/* libpcap reads on and says what it was */
 	else
 		r->have += (size_t)n;
 }

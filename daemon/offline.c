@@ -16,9 +16,8 @@
 #include "daemon/capture_reader.h"
 #include "daemon/clock.h"
 #include "daemon/offline.h"
+#include "parsers/pcap_record.h"
 
-#define PCAP_FILE_HEADER	24	/* classic pcap: file header bytes */
-#define PCAP_RECORD_HEADER	16	/* classic pcap: per-record header */
 #define PROGRESS_EVERY		65536	/* packets between clock checks */
 #define READ_BUFFER		(32 << 10)	/* fits L1 with room */
 
@@ -97,7 +96,7 @@ offline_read(struct analyzer *a, struct offline_input *in, int show_progress,
 	pcap_t *p;
 	int rc, linktype, classic;
 	char *rbuf = NULL;
-	uint64_t record_at = PCAP_FILE_HEADER;
+	uint64_t record_at = PCAP_FILE_HEADER_LEN;
 	double started = mono_seconds(), shown = started;
 
 	in->err[0] = '\0';
@@ -168,7 +167,7 @@ offline_read(struct analyzer *a, struct offline_input *in, int show_progress,
 		}
 		analyzer_packet(a, linktype, pk.data, pk.caplen, ts);
 		capture_digest_packet(&dg, ts, pk.caplen, pk.len, pk.data);
-		record_at += PCAP_RECORD_HEADER + pk.caplen;
+		record_at += PCAP_RECORD_HEADER_LEN + pk.caplen;
 		if (++in->packets % PROGRESS_EVERY == 0 && show_progress) {
 			double now = mono_seconds();
 			if (now - shown >= 0.5) {

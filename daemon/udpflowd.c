@@ -379,17 +379,12 @@ main(int argc, char *argv[])
 	} else if (status != 0 && analyzer_stats(a)->packets > 0) {
 		uint64_t bytes = 0;
 		int known = 1;
-		char size[32];
+		char size[32], what[64];
 		for (int i = 0; i < nread; i++) {
 			bytes += inputs[i].bytes_read;
 			known &= inputs[i].bytes_known;
 		}
-		uint64_t np = analyzer_stats(a)->packets;
-		if (!known)		/* pcapng from a pipe */
-			snprintf(size, sizeof(size), "%llu %s",
-			    (unsigned long long)np,
-			    plural(np, "packet", "packets"));
-		else if (bytes < 10 * 1024)
+		if (bytes < 10 * 1024)
 			snprintf(size, sizeof(size), "%llu bytes",
 			    (unsigned long long)bytes);
 		else if (bytes < 10 * 1024 * 1024)
@@ -398,15 +393,16 @@ main(int argc, char *argv[])
 		else
 			snprintf(size, sizeof(size), "%llu MB",
 			    (unsigned long long)(bytes / (1024 * 1024)));
-		if (!known)
-			warnx("stored %zu %s from the first %s read before "
-			    "the error", nflows, plural(nflows, "flow",
-			    "flows"), size);
-		else
-			warnx("stored %zu %s from the first %s (%llu %s) read "
-			    "before the error", nflows, plural(nflows, "flow",
-			    "flows"), size, (unsigned long long)np,
-			    plural(np, "packet", "packets"));
+		uint64_t np = analyzer_stats(a)->packets;
+		const char *pkts = plural(np, "packet", "packets");
+		if (known)
+			snprintf(what, sizeof(what), "%s (%llu %s)", size,
+			    (unsigned long long)np, pkts);
+		else		/* a pipe of pcapng has no offset to give */
+			snprintf(what, sizeof(what), "%llu %s",
+			    (unsigned long long)np, pkts);
+		warnx("stored %zu %s from the first %s read before the error",
+		    nflows, plural(nflows, "flow", "flows"), what);
 	}
 	if (!quiet)
 		summary(analyzer_stats(a), nflows, exp.peak,

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define PCAP_FILE_HEADER_LEN	24	/* before the first record */
 #define PCAP_RECORD_HEADER_LEN	16
 
 enum pcap_record_status {

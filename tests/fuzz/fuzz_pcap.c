@@ -83,8 +83,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct analyzer *a = analyzer_new();
 	int linktype = pcap_datalink(p);
 	struct pcap_record_format fmt = { 0, 0, 0 };
-	int own = size >= 24 && capture_reader_format(p, data, &fmt);
-	size_t off = 24;
+	int own = size >= PCAP_FILE_HEADER_LEN &&
+	    capture_reader_format(p, data, &fmt);
+	size_t off = PCAP_FILE_HEADER_LEN;
 	int rc;
 	do {
 		rc = pcap_next_ex(p, &h, &pkt);
