@@ -9,8 +9,9 @@
 #include "cli/explain.h"
 #include "cli/icmp_text.h"
 #include "cli/render.h"
-#include "store/flow_json.h"
-#include "store/flowstate.h"
+#include "common/flow_json.h"
+#include "common/text.h"
+#include "common/flowstate.h"
 
 struct para {
 	char	text[4096];
@@ -54,7 +55,7 @@ add_count(struct para *p, uint64_t n)
 
 /* "udp/9999", "tcp/443", or the protocol alone. */
 static void
-service(const struct store_flow *f, char *buf, size_t len)
+service(const struct flow_record *f, char *buf, size_t len)
 {
 	char pbuf[8];
 	const char *proto = proto_name(f->proto, pbuf, sizeof(pbuf));
@@ -67,8 +68,8 @@ service(const struct store_flow *f, char *buf, size_t len)
 
 /* What one error usually means, given who sent it. */
 static void
-error_meaning(struct para *p, const struct store_flow *f,
-    const struct store_error *e)
+error_meaning(struct para *p, const struct flow_record *f,
+    const struct error_record *e)
 {
 	char rep[64], svc[32];
 	int from_dst = error_role(f, e) == ROLE_DESTINATION;
@@ -136,8 +137,8 @@ add_duration(struct para *p, int64_t us)
 
 /* What matching the quote to a captured packet told. */
 static void
-error_evidence(struct para *p, const struct store_flow *f,
-    const struct store_error *e)
+error_evidence(struct para *p, const struct flow_record *f,
+    const struct error_record *e)
 {
 	int hops = flow_error_hops(f, e);
 
@@ -164,7 +165,7 @@ error_evidence(struct para *p, const struct store_flow *f,
  * error after one that had one were not answered either.
  */
 static void
-rate_limited(struct para *p, const struct store_flow *f, const char *unit)
+rate_limited(struct para *p, const struct flow_record *f, const char *unit)
 {
 	if (f->nerrors == 0 || f->pkts_errored == 0 ||
 	    f->pkts_errored >= f->pkts_sent || f->state >= STATE_ANSWERED)
@@ -177,7 +178,7 @@ rate_limited(struct para *p, const struct store_flow *f, const char *unit)
 }
 
 static void
-tcp_reset(struct para *p, const struct store_flow *f, const char *svc)
+tcp_reset(struct para *p, const struct flow_record *f, const char *svc)
 {
 	char dst[64];
 
@@ -212,7 +213,7 @@ tcp_reset(struct para *p, const struct store_flow *f, const char *svc)
 }
 
 static void
-tcp_silent(struct para *p, const struct store_flow *f)
+tcp_silent(struct para *p, const struct flow_record *f)
 {
 	if (f->syns > 1) {
 		add(p, "The SYN was sent %u times over ", f->syns);
@@ -227,7 +228,7 @@ tcp_silent(struct para *p, const struct store_flow *f)
 }
 
 static void
-tcp_end(struct para *p, const struct store_flow *f)
+tcp_end(struct para *p, const struct flow_record *f)
 {
 	const char *by = f->end_by ? "destination" : "source";
 	const char *other = f->end_by ? "source" : "destination";
@@ -264,7 +265,7 @@ tcp_end(struct para *p, const struct store_flow *f)
 }
 
 void
-explain_flow(FILE *out, const struct store_flow *f, size_t width)
+explain_flow(FILE *out, const struct flow_record *f, size_t width)
 {
 	struct para p = { .len = 0 };
 	char src[80], dst[80], first[40], last[40], svc[32];
@@ -302,7 +303,7 @@ explain_flow(FILE *out, const struct store_flow *f, size_t width)
 
 	/* Who reported what, and what it usually means. */
 	for (size_t i = 0; i < f->nerrors; i++) {
-		const struct store_error *e = &f->errors[i];
+		const struct error_record *e = &f->errors[i];
 		char rep[64], when[16];
 		addr_text(e->family, e->reporter, rep, sizeof(rep));
 		hhmmss(e->first_us, when, sizeof(when));

@@ -3,9 +3,9 @@
 
 #include <stdio.h>
 
-#include "store/store.h"
+#include "common/flow_record.h"
 
 /* One paragraph, in plain words, of what the capture shows of a flow. */
-void explain_flow(FILE *, const struct store_flow *, size_t width);
+void explain_flow(FILE *, const struct flow_record *, size_t width);
 
 #endif

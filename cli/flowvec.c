@@ -5,13 +5,13 @@
 #include "cli/flowvec.h"
 
 void
-flowvec_push(struct flowvec *fv, const struct store_flow *f)
+flowvec_push(struct flowvec *fv, const struct flow_record *f)
 {
-	struct store_error *errs = NULL;
+	struct error_record *errs = NULL;
 
 	if (fv->n == fv->cap) {
 		size_t ncap = fv->cap ? fv->cap * 2 : 64;
-		struct store_flow *nv = realloc(fv->v, ncap * sizeof(*nv));
+		struct flow_record *nv = realloc(fv->v, ncap * sizeof(*nv));
 		if (nv == NULL)
 			err(2, "out of memory");
 		fv->v = nv;

@@ -2,15 +2,15 @@
 #ifndef UDPFLOWS_FLOWVEC_H
 #define UDPFLOWS_FLOWVEC_H
 
-#include "store/store.h"
+#include "common/flow_record.h"
 
 struct flowvec {
-	struct store_flow	*v;
+	struct flow_record	*v;
 	size_t			 n, cap;
 };
 
 /* Copy a flow (and its errors) in; exits on out of memory. */
-void flowvec_push(struct flowvec *, const struct store_flow *);
+void flowvec_push(struct flowvec *, const struct flow_record *);
 void flowvec_free(struct flowvec *);
 
 #endif

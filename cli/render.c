@@ -7,8 +7,9 @@
 
 #include "cli/icmp_text.h"
 #include "cli/render.h"
-#include "store/flow_json.h"
-#include "store/flowstate.h"
+#include "common/flow_json.h"
+#include "common/text.h"
+#include "common/flowstate.h"
 
 void
 endpoint_text(char *buf, size_t len, uint8_t family, const uint8_t *addr,
@@ -52,7 +53,7 @@ state_color(int state)
 
 /* "port unreachable x3 from the destination 198.18.1.2; ..." */
 static void
-errors_line(const struct store_flow *f, char *buf, size_t len)
+errors_line(const struct flow_record *f, char *buf, size_t len)
 {
 	size_t n = 0;
 
@@ -74,7 +75,7 @@ errors_line(const struct store_flow *f, char *buf, size_t len)
 		return;
 	}
 	for (size_t i = 0; i < f->nerrors && n < len; i++) {
-		const struct store_error *e = &f->errors[i];
+		const struct error_record *e = &f->errors[i];
 		char rep[64], mtu[32] = "";
 
 		addr_text(e->family, e->reporter, rep, sizeof(rep));
@@ -131,7 +132,7 @@ table_time(int64_t us, char *buf, size_t len)
 }
 
 static void
-cells(const struct store_flow *f, char c[NCOLS][80])
+cells(const struct flow_record *f, char c[NCOLS][80])
 {
 	const char *state = flow_state_name(f->state);
 
@@ -201,7 +202,7 @@ render_table(const struct flowvec *fv, const struct render_opts *ro)
 			printf("%-*s  ", (int)w[i], headers[i]);
 	printf("%s\n", headers[last]);
 	for (size_t r = 0; r < fv->n; r++) {
-		const struct store_flow *f = &fv->v[r];
+		const struct flow_record *f = &fv->v[r];
 		cells(f, c);
 		for (int i = 0; i <= last; i++) {
 			if (!show[i])
@@ -248,7 +249,7 @@ render_csv_header(void)
 }
 
 void
-render_csv(const struct store_flow *f)
+render_csv(const struct flow_record *f)
 {
 	char a[64], t[40], n[32], pbuf[8], errs[2048];
 	size_t len = 0;
@@ -278,7 +279,7 @@ render_csv(const struct store_flow *f)
 	/* errors as family/type/code@reporter*count, ';' between them */
 	errs[0] = '\0';
 	for (size_t i = 0; i < f->nerrors && len < sizeof(errs); i++) {
-		const struct store_error *e = &f->errors[i];
+		const struct error_record *e = &f->errors[i];
 		addr_text(e->family, e->reporter, a, sizeof(a));
 		len += (size_t)snprintf(errs + len, sizeof(errs) - len,
 		    "%s%s/%u/%u@%s*%u", i ? ";" : "",
@@ -289,7 +290,7 @@ render_csv(const struct store_flow *f)
 }
 
 void
-render_json(const struct store_flow *f)
+render_json(const struct flow_record *f)
 {
 	json_t *j = flow_json(f);
 

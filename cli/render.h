@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #include "cli/flowvec.h"
-#include "store/flow_json.h"
+#include "common/flowstate.h"
 
 struct render_opts {
 	int	color;		/* ANSI colors on */
@@ -15,8 +15,8 @@ struct render_opts {
 
 void render_table(const struct flowvec *, const struct render_opts *);
 void render_csv_header(void);
-void render_csv(const struct store_flow *);
-void render_json(const struct store_flow *);
+void render_csv(const struct flow_record *);
+void render_json(const struct flow_record *);
 
 /* "198.18.0.2:40000", "[2001:db8::2]:40000", or the address alone. */
 void endpoint_text(char *buf, size_t len, uint8_t family, const uint8_t *addr,

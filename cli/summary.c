@@ -7,8 +7,9 @@
 
 #include "cli/render.h"
 #include "cli/summary.h"
-#include "store/flow_json.h"
-#include "store/flowstate.h"
+#include "common/flow_json.h"
+#include "common/text.h"
+#include "common/flowstate.h"
 
 #define MAX_REPORTERS 8
 
@@ -20,7 +21,7 @@ struct reporter {
 };
 
 struct group {
-	const struct store_flow *key;	/* any flow of the group */
+	const struct flow_record *key;	/* any flow of the group */
 	uint64_t	flows, clients;
 	uint64_t	refused, unreachable, silent, answered;
 	struct reporter	rep[MAX_REPORTERS];
@@ -29,13 +30,13 @@ struct group {
 };
 
 static size_t
-alen(const struct store_flow *f)
+alen(const struct flow_record *f)
 {
 	return f->family == 6 ? 16 : 4;
 }
 
 static int
-same_dest(const struct store_flow *a, const struct store_flow *b)
+same_dest(const struct flow_record *a, const struct flow_record *b)
 {
 	return a->proto == b->proto && a->family == b->family &&
 	    a->has_ports == b->has_ports && a->dport == b->dport &&
@@ -46,8 +47,8 @@ same_dest(const struct store_flow *a, const struct store_flow *b)
 static int
 by_dest_client(const void *x, const void *y)
 {
-	const struct store_flow *a = *(const struct store_flow *const *)x;
-	const struct store_flow *b = *(const struct store_flow *const *)y;
+	const struct flow_record *a = *(const struct flow_record *const *)x;
+	const struct flow_record *b = *(const struct flow_record *const *)y;
 	int c;
 
 	if (a->proto != b->proto)
@@ -82,10 +83,10 @@ by_trouble(const void *x, const void *y)
 }
 
 static void
-add_reporters(struct group *g, const struct store_flow *f)
+add_reporters(struct group *g, const struct flow_record *f)
 {
 	for (size_t i = 0; i < f->nerrors; i++) {
-		const struct store_error *e = &f->errors[i];
+		const struct error_record *e = &f->errors[i];
 		size_t j;
 		for (j = 0; j < g->nrep; j++)
 			if (g->rep[j].family == e->family &&
@@ -106,7 +107,7 @@ add_reporters(struct group *g, const struct store_flow *f)
 }
 
 static void
-classify(struct group *g, const struct store_flow *f)
+classify(struct group *g, const struct flow_record *f)
 {
 	switch (f->state) {
 	case STATE_REFUSED:
@@ -128,7 +129,7 @@ print_json(const struct group *g)
 {
 	char a[64], t[40], pbuf[8];
 	json_t *o = json_object(), *reps = json_array();
-	const struct store_flow *k = g->key;
+	const struct flow_record *k = g->key;
 
 	json_object_set_new(o, "proto", json_string(proto_name(k->proto, pbuf,
 	    sizeof(pbuf))));
@@ -168,7 +169,7 @@ print_row(const struct group *g, size_t dw)
 {
 	char dst[80], pbuf[8], first[40], last[40], reps[1024];
 	size_t len = 0;
-	const struct store_flow *k = g->key;
+	const struct flow_record *k = g->key;
 
 	endpoint_text(dst, sizeof(dst), k->family, k->dst, k->has_ports,
 	    k->dport);
@@ -199,7 +200,7 @@ print_row(const struct group *g, size_t dw)
 void
 summary_print(const struct flowvec *fv, size_t top, int json)
 {
-	const struct store_flow **v;
+	const struct flow_record **v;
 	struct group *groups;
 	size_t ng = 0, dw = strlen("DESTINATION");
 
@@ -212,7 +213,7 @@ summary_print(const struct flowvec *fv, size_t top, int json)
 		v[i] = &fv->v[i];
 	qsort(v, fv->n, sizeof(*v), by_dest_client);
 	for (size_t i = 0; i < fv->n; i++) {
-		const struct store_flow *f = v[i];
+		const struct flow_record *f = v[i];
 		struct group *g;
 		if (ng == 0 || !same_dest(groups[ng - 1].key, f)) {
 			g = &groups[ng++];

@@ -4,8 +4,9 @@
 #include <string.h>
 
 #include "cli/timeline.h"
-#include "store/flow_json.h"
-#include "store/flowstate.h"
+#include "common/flow_json.h"
+#include "common/text.h"
+#include "common/flowstate.h"
 
 #define AUTO_ROWS	30	/* an automatic bucket gives at most this */
 #define MAX_ROWS	2000	/* a chosen one, at most this */
@@ -77,12 +78,12 @@ timeline_print(const struct flowvec *fv, int64_t bucket_us, size_t width)
 		err(2, "out of memory");
 
 	for (size_t i = 0; i < fv->n; i++) {
-		const struct store_flow *f = &fv->v[i];
+		const struct flow_record *f = &fv->v[i];
 		if (f->state == STATE_SILENT)
 			b[(f->first_us - lo) / bucket_us].silent++;
 		/* spread an aggregate's count evenly over first..last */
 		for (size_t j = 0; j < f->nerrors; j++) {
-			const struct store_error *e = &f->errors[j];
+			const struct error_record *e = &f->errors[j];
 			for (uint32_t k = 0; k < e->count; k++) {
 				int64_t t = e->count == 1 ? e->first_us :
 				    e->first_us + (e->last_us - e->first_us) *

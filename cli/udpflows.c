@@ -21,8 +21,9 @@
 #include "cli/summary.h"
 #include "cli/timearg.h"
 #include "cli/timeline.h"
-#include "store/flow_json.h"
-#include "store/flowstate.h"
+#include "common/flow_json.h"
+#include "common/text.h"
+#include "common/flowstate.h"
 #include "store/store.h"
 
 #define SUMMARY_TOP	20
@@ -435,7 +436,7 @@ struct sink {
 };
 
 static int
-on_flow(const struct store_flow *f, void *arg)
+on_flow(const struct flow_record *f, void *arg)
 {
 	struct sink *k = arg;
 

@@ -5,7 +5,7 @@
 #include "daemon/frag_table.h"
 #include "daemon/mix.h"
 #include "daemon/sent_table.h"
-#include "store/flowstate.h"
+#include "common/flowstate.h"
 
 #define DEDUPE_SLOTS	65536	/* 2 MiB: sightings seconds apart survive */
 
@@ -427,7 +427,7 @@ icmp_error(struct analyzer *a, const struct decoded *d, int64_t ts_us)
 		a->st.errors_matched++;
 
 	int qback = from_a != f->src_is_a;	/* the quoted packet's way */
-	struct store_error occ = {
+	struct error_record occ = {
 		.family = d->t.family, .type = d->icmp_type,
 		.code = d->icmp_code, .has_mtu = d->has_mtu, .mtu = d->mtu,
 		.count = 1, .first_us = ts_us, .last_us = ts_us,

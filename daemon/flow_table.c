@@ -320,12 +320,12 @@ flow_table_find(struct flow_table *ft, const struct flow_key *k)
 
 int
 flow_error_add(struct flow_table *ft, struct flow *f,
-    const struct store_error *occ)
+    const struct error_record *occ)
 {
 	uint32_t prev = FLOW_ERR_NONE, n = 0;
 
 	for (uint32_t i = f->err_head; i != FLOW_ERR_NONE; i = ft->errs[i].next) {
-		struct store_error *e = &ft->errs[i].e;
+		struct error_record *e = &ft->errs[i].e;
 		prev = i;
 		n++;
 		if (e->family != occ->family || e->type != occ->type ||

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "parsers/decode.h"
-#include "store/store.h"
+#include "common/flow_record.h"
 
 /*
  * Canonical key: side a is the smaller (address, port) pair, so both
@@ -63,7 +63,7 @@ struct flow_tcp {
 /* One error aggregate, in the form the store writes it. */
 struct flow_error {
 	uint32_t		next;	/* index in the table's error pool */
-	struct store_error	e;
+	struct error_record	e;
 };
 
 struct flow {
@@ -129,7 +129,7 @@ struct flow *flow_table_find_hash(struct flow_table *, uint32_t hash_low);
 #define FLOW_MAX_ERRORS	16
 /* occ: one occurrence (count 1, first_us == last_us). */
 int flow_error_add(struct flow_table *, struct flow *,
-    const struct store_error *occ);
+    const struct error_record *occ);
 
 const struct flow_error *flow_error_first(const struct flow_table *,
     const struct flow *);

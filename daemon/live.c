@@ -34,7 +34,7 @@
 #include "daemon/live.h"
 #include "daemon/log.h"
 #include "daemon/writer.h"
-#include "store/flow_json.h"
+#include "common/flow_json.h"
 #include "store/store.h"
 
 /*
@@ -179,7 +179,7 @@ struct flush_ctx {
 	struct flow_key	*gone;		/* to drop after commit */
 	size_t		 ngone, capgone;
 	size_t		 evicted;
-	struct store_error *ebuf;
+	struct error_record *ebuf;
 	size_t		 ecap;
 	int		 failed;
 };
@@ -206,7 +206,7 @@ flush_one(struct flow *f, void *arg)
 	int expired = c->all || c->now - f->last_us >
 	    writer_idle_timeout(&l->ex, f);
 	int evicted = !expired && f->last_us <= c->evict_before;
-	struct store_flow sf;
+	struct flow_record sf;
 	int64_t id = f->db_id;
 
 	if (c->failed || (!f->dirty && !expired && !evicted))

@@ -18,14 +18,14 @@ by_first_seen(const void *x, const void *y)
 
 int
 writer_flow_to_store(struct analyzer *a, const struct flow *f,
-    struct store_flow *sf, struct store_error **buf, size_t *cap)
+    struct flow_record *sf, struct error_record **buf, size_t *cap)
 {
 	const struct flow_table *ft = analyzer_flows(a);
 	const struct flow_key *k = &f->key;
 	size_t alen = k->family == 6 ? 16 : 4, n = 0;
 	int s = f->src_is_a ? 0 : 1;	/* 0: src is side a */
 
-	static const struct store_flow zero;	/* not memset: see flow_zero */
+	static const struct flow_record zero;	/* not memset: see flow_zero */
 
 	*sf = zero;
 	sf->family = k->family;
@@ -56,7 +56,7 @@ writer_flow_to_store(struct analyzer *a, const struct flow *f,
 	    e = flow_error_next(ft, e)) {
 		if (n == *cap) {
 			size_t ncap = *cap ? *cap * 2 : 8;
-			struct store_error *nb = realloc(*buf,
+			struct error_record *nb = realloc(*buf,
 			    ncap * sizeof(*nb));
 			if (nb == NULL)
 				return -1;
@@ -118,10 +118,10 @@ collect_idle(struct flow *f, void *arg)
  * (each flow's by offset, set to pointers when written).
  */
 struct batch {
-	struct store_flow	*flows;
+	struct flow_record	*flows;
 	size_t			*erroff;
 	size_t			 n, cap;
-	struct store_error	*errs;
+	struct error_record	*errs;
 	size_t			 nerrs, errcap;
 	struct batch		*next;
 };
@@ -144,7 +144,7 @@ batch_free(struct batch *b)
 static struct batch *
 batch_append(struct batch *b, struct analyzer *a, struct flow **v, size_t n)
 {
-	struct store_error *buf = NULL;
+	struct error_record *buf = NULL;
 	size_t bufcap = 0;
 
 	if (b == NULL && (b = calloc(1, sizeof(*b))) == NULL)
@@ -153,7 +153,7 @@ batch_append(struct batch *b, struct analyzer *a, struct flow **v, size_t n)
 		size_t ncap = b->cap ? b->cap : 256;
 		while (ncap < b->n + n)
 			ncap *= 2;
-		struct store_flow *nf = realloc(b->flows, ncap * sizeof(*nf));
+		struct flow_record *nf = realloc(b->flows, ncap * sizeof(*nf));
 		if (nf != NULL)
 			b->flows = nf;
 		size_t *no = realloc(b->erroff, ncap * sizeof(*no));
@@ -164,14 +164,14 @@ batch_append(struct batch *b, struct analyzer *a, struct flow **v, size_t n)
 		b->cap = ncap;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct store_flow *sf = &b->flows[b->n];
+		struct flow_record *sf = &b->flows[b->n];
 		if (writer_flow_to_store(a, v[i], sf, &buf, &bufcap) != 0)
 			goto fail;
 		if (b->nerrs + sf->nerrors > b->errcap) {
 			size_t ncap = b->errcap ? b->errcap * 2 : 256;
 			while (ncap < b->nerrs + sf->nerrors)
 				ncap *= 2;
-			struct store_error *ne = realloc(b->errs,
+			struct error_record *ne = realloc(b->errs,
 			    ncap * sizeof(*ne));
 			if (ne == NULL)
 				goto fail;

@@ -38,6 +38,6 @@ int writer_async_finish(struct writer_async *, struct analyzer *);
  * grown as needed (free it when done). -1 when memory runs out.
  */
 int writer_flow_to_store(struct analyzer *, const struct flow *,
-    struct store_flow *, struct store_error **buf, size_t *cap);
+    struct flow_record *, struct error_record **buf, size_t *cap);
 
 #endif

@@ -19,7 +19,7 @@
 
 #include <sqlite3.h>
 
-#include "store/flowstate.h"
+#include "common/flowstate.h"
 #include "store/store.h"
 
 #define BUSY_TIMEOUT_MS	5000
@@ -753,7 +753,7 @@ bind_opt(sqlite3_stmt *st, int i, int has, int64_t v)
  * statement has run. id 0: NULL, SQLite picks the row id.
  */
 static void
-bind_flow(sqlite3_stmt *st, int p, const struct store_flow *f,
+bind_flow(sqlite3_stmt *st, int p, const struct flow_record *f,
     int64_t run_id, int64_t id)
 {
 	int alen = (int)addr_len(f->family);
@@ -784,7 +784,7 @@ bind_flow(sqlite3_stmt *st, int p, const struct store_flow *f,
 
 /* Every column of an error row, its first parameter at p (ERROR_ROW). */
 static void
-bind_error(sqlite3_stmt *st, int p, const struct store_error *e,
+bind_error(sqlite3_stmt *st, int p, const struct error_record *e,
     int64_t flow_id)
 {
 	sqlite3_bind_int64(st, p, flow_id);
@@ -805,7 +805,7 @@ bind_error(sqlite3_stmt *st, int p, const struct store_error *e,
 }
 
 static int
-write_errors(struct store *s, const struct store_flow *f, int64_t flow_id)
+write_errors(struct store *s, const struct flow_record *f, int64_t flow_id)
 {
 	for (size_t i = 0; i < f->nerrors; i++) {
 		sqlite3_stmt *st = stmt(s, S_ERROR_INSERT);
@@ -817,7 +817,7 @@ write_errors(struct store *s, const struct store_flow *f, int64_t flow_id)
 }
 
 int
-store_flow_put(struct store *s, const struct store_flow *f, int64_t *id)
+store_flow_put(struct store *s, const struct flow_record *f, int64_t *id)
 {
 	sqlite3_stmt *st;
 
@@ -863,7 +863,7 @@ pick_many(sqlite3_stmt *const *many, sqlite3_stmt *one, size_t n, int *rows)
  * follow, in the flows' order.
  */
 int
-store_run_flows(struct store *s, const struct store_flow *v, size_t n)
+store_run_flows(struct store *s, const struct flow_record *v, size_t n)
 {
 	int64_t id0 = s->next_flow_id;
 	size_t done = 0, fi = 0, ei = 0;
@@ -1193,7 +1193,7 @@ column_addr(sqlite3_stmt *st, int col, uint8_t out[16], uint8_t *family)
 }
 
 static int
-read_errors(struct store *s, struct store_flow *f, struct store_error **buf,
+read_errors(struct store *s, struct flow_record *f, struct error_record **buf,
     size_t *cap)
 {
 	sqlite3_stmt *st = stmt(s, S_ERRORS_OF_FLOW);
@@ -1204,7 +1204,7 @@ read_errors(struct store *s, struct store_flow *f, struct store_error **buf,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == *cap) {
 			size_t ncap = *cap ? *cap * 2 : 8;
-			struct store_error *nb = realloc(*buf,
+			struct error_record *nb = realloc(*buf,
 			    ncap * sizeof(*nb));
 			if (nb == NULL) {
 				sqlite3_reset(st);
@@ -1214,7 +1214,7 @@ read_errors(struct store *s, struct store_flow *f, struct store_error **buf,
 			*buf = nb;
 			*cap = ncap;
 		}
-		struct store_error *e = &(*buf)[n++];
+		struct error_record *e = &(*buf)[n++];
 		memset(e, 0, sizeof(*e));
 		e->family = (uint8_t)sqlite3_column_int(st, 0);
 		e->type = (uint8_t)sqlite3_column_int(st, 1);
@@ -1310,7 +1310,7 @@ store_query_flows(struct store *s, const struct store_query *q,
 	};
 	struct sqlbuf b = { .len = 0 };
 	sqlite3_stmt *st;
-	struct store_error *ebuf = NULL;
+	struct error_record *ebuf = NULL;
 	size_t ecap = 0, nstates = q->states ? q->nstates : 0;
 	int rc, ret = 0;
 
@@ -1378,7 +1378,7 @@ store_query_flows(struct store *s, const struct store_query *q,
 		sqlite3_bind_int64(st, P_LIMIT, q->limit);
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_flow f;
+		struct flow_record f;
 		memset(&f, 0, sizeof(f));
 		f.id = sqlite3_column_int64(st, 0);
 		f.proto = (uint8_t)sqlite3_column_int(st, 1);

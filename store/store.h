@@ -9,52 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/flow_record.h"
+
 #define STORE_SCHEMA_VERSION	6
 
 struct store;
-
-struct store_error {
-	uint8_t		family;		/* 4 ICMP, 6 ICMPv6 */
-	uint8_t		type, code;
-	uint8_t		has_mtu;
-	uint8_t		reporter[16];
-	uint32_t	count;
-	uint32_t	mtu;
-	int64_t		first_us, last_us;
-	/*
-	 * Matching the quote to a captured packet: how many occurrences
-	 * matched one, how many of those only after undoing an address or
-	 * port rewrite (NAT), the shortest time from packet to error, and
-	 * the TTL the packet had where captured against the TTL the
-	 * reporter quotes (0: unknown).
-	 */
-	uint32_t	matched;
-	uint32_t	altered;
-	int64_t		rtt_us;		/* -1: no quoted packet captured */
-	uint8_t		sent_ttl, quoted_ttl;
-};
-
-/* One flow as stored; src is the side whose packet was seen first. */
-struct store_flow {
-	int64_t		id;		/* rowid, set when read */
-	uint8_t		family;		/* 4 or 6 */
-	uint8_t		proto;
-	uint8_t		has_ports;
-	uint8_t		state;		/* enum flow_state */
-	uint8_t		src[16], dst[16];
-	uint16_t	sport, dport;
-	int64_t		first_us, last_us;
-	uint64_t	pkts_sent, bytes_sent, pkts_back, bytes_back;
-	uint64_t	pkts_errored;	/* packets an ICMP error quoted */
-	/* TCP: SYNs from src and the time from the first to the last. */
-	uint32_t	syns;
-	int64_t		syn_span_us;
-	uint8_t		end, end_by;	/* enum flow_end; 0 src, 1 dst */
-	uint8_t		rst_ttl;	/* first RST from dst; 0: none */
-	uint8_t		dst_ttl;	/* dst's other packets; 0: unknown */
-	size_t		nerrors;
-	const struct store_error *errors;
-};
 
 /* Per-input facts, so that a second run over the same file is known. */
 struct store_input {
@@ -91,7 +50,7 @@ int store_run_input(struct store *, const struct store_input *);
  */
 int store_has_v1_digests(struct store *);
 /* Flows v[0..n), ids in the order given (oldest first keeps it cheap). */
-int store_run_flows(struct store *, const struct store_flow *v, size_t n);
+int store_run_flows(struct store *, const struct flow_record *v, size_t n);
 int store_run_malformed(struct store *, const char *reason, uint64_t count);
 /* *replaced: how many earlier runs this one replaced. */
 int store_run_finish(struct store *, const struct store_run_stats *,
@@ -123,7 +82,7 @@ int store_batch_begin(struct store *);
 int store_batch_commit(struct store *);
 void store_batch_abort(struct store *);
 /* Insert the flow when *id is 0 (and set it), else rewrite row *id. */
-int store_flow_put(struct store *, const struct store_flow *, int64_t *id);
+int store_flow_put(struct store *, const struct flow_record *, int64_t *id);
 int store_stats_put(struct store *, const struct store_live_stats *);
 /* Replace the run's malformed-by-reason counts (call once per reason). */
 int store_malformed_clear(struct store *);
@@ -179,7 +138,7 @@ struct store_query {
 	int64_t		 limit;		/* 0: no limit */
 };
 
-typedef int (*store_flow_fn)(const struct store_flow *, void *arg);
+typedef int (*store_flow_fn)(const struct flow_record *, void *arg);
 
 /* Calls fn for each flow matched, oldest first; stops if fn returns != 0. */
 int store_query_flows(struct store *, const struct store_query *,

@@ -26,8 +26,8 @@ static int
 to_store(struct flow *f, void *arg)
 {
 	struct analyzer *a = arg;
-	struct store_flow sf;
-	struct store_error *buf = NULL;
+	struct flow_record sf;
+	struct error_record *buf = NULL;
 	size_t cap = 0;
 
 	writer_flow_to_store(a, f, &sf, &buf, &cap);

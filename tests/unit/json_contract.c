@@ -13,7 +13,7 @@
 #include <jansson.h>
 
 #include "cli/timearg.h"
-#include "store/flowstate.h"
+#include "common/flowstate.h"
 #include "store/store.h"
 
 static const char *const flow_keys[] = { "proto", "src", "sport", "dst",
@@ -109,7 +109,7 @@ str_or_null(json_t *v, const char *want)
 }
 
 static const char *
-role_of(const struct store_flow *f, const struct store_error *e)
+role_of(const struct flow_record *f, const struct error_record *e)
 {
 	size_t n = f->family == 6 ? 16 : 4;
 
@@ -121,7 +121,7 @@ role_of(const struct store_flow *f, const struct store_error *e)
 }
 
 static int
-check_error(json_t *e, const struct store_flow *f, const struct store_error *se)
+check_error(json_t *e, const struct flow_record *f, const struct error_record *se)
 {
 	const char *role = role_of(f, se);
 	json_t *hops = json_object_get(e, "hops");
@@ -150,7 +150,7 @@ check_error(json_t *e, const struct store_flow *f, const struct store_error *se)
 }
 
 static int
-check(const struct store_flow *f, void *arg)
+check(const struct flow_record *f, void *arg)
 {
 	struct ctx *c = arg;
 	char line[65536];

@@ -9,7 +9,7 @@
 #include "daemon/flow_table.h"
 #include "daemon/frag_table.h"
 #include "daemon/sent_table.h"
-#include "store/flowstate.h"
+#include "common/flowstate.h"
 #include "tests/unit/tap.h"
 
 static struct tuple
@@ -184,7 +184,7 @@ test_table(void)
 	flow_key_make(&t, &k, &from);
 	struct flow *f = flow_table_get(ft, &k, from, &created);
 	uint8_t *rep;
-	struct store_error occ = { .family = 4, .type = 3, .code = 3,
+	struct error_record occ = { .family = 4, .type = 3, .code = 3,
 	    .reporter = { 198, 18, 0, 1 }, .count = 1, .rtt_us = -1 };
 	rep = occ.reporter;
 	for (int i = 0; i < 3; i++) {

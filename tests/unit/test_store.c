@@ -8,21 +8,21 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store/flowstate.h"
+#include "common/flowstate.h"
 #include "store/store.h"
 #include "tests/unit/tap.h"
 
 #define NFLOWS	300
 
-static struct store_error errs[NFLOWS][3];
-static struct store_flow flows[NFLOWS];
+static struct error_record errs[NFLOWS][3];
+static struct flow_record flows[NFLOWS];
 
 static void
 make_flows(int port0)
 {
 	memset(flows, 0, sizeof(flows));
 	for (int i = 0; i < NFLOWS; i++) {
-		struct store_flow *f = &flows[i];
+		struct flow_record *f = &flows[i];
 		f->family = i % 10 == 0 ? 6 : 4;
 		f->proto = 17;
 		f->has_ports = 1;
@@ -37,7 +37,7 @@ make_flows(int port0)
 		f->pkts_sent = 1;
 		f->nerrors = (size_t)(i % 3);
 		for (size_t k = 0; k < f->nerrors; k++) {
-			struct store_error *e = &errs[i][k];
+			struct error_record *e = &errs[i][k];
 			memset(e, 0, sizeof(*e));
 			e->family = 4;
 			e->type = 3;
@@ -57,7 +57,7 @@ struct seen {
 };
 
 static int
-check_flow(const struct store_flow *f, void *arg)
+check_flow(const struct flow_record *f, void *arg)
 {
 	struct seen *c = arg;
 	int i = f->sport - c->port0;

@@ -1,6 +1,7 @@
+#include <stddef.h>
 #include <string.h>
 
-#include "store/flowstate.h"
+#include "common/flowstate.h"
 
 static const char *const names[STATE_MAX + 1] = {
 	[STATE_REFUSED]		= "refused",
@@ -123,4 +124,48 @@ error_hops(uint8_t family, uint8_t type, uint8_t sent_ttl, uint8_t quoted_ttl)
 	if (quoted_ttl > sent_ttl)
 		return -1;	/* not the TTL we saw: another path */
 	return sent_ttl - quoted_ttl > 0 ? sent_ttl - quoted_ttl : 1;
+}
+
+enum error_role
+error_role(const struct flow_record *f, const struct error_record *e)
+{
+	size_t alen = f->family == 6 ? 16 : 4;
+
+	if (e->family != f->family)
+		return ROLE_ROUTER;
+	if (memcmp(e->reporter, f->dst, alen) == 0)
+		return ROLE_DESTINATION;
+	if (memcmp(e->reporter, f->src, alen) == 0)
+		return ROLE_SOURCE;
+	return ROLE_ROUTER;
+}
+
+const char *
+error_role_name(enum error_role r)
+{
+	switch (r) {
+	case ROLE_DESTINATION:	return "destination";
+	case ROLE_SOURCE:	return "source";
+	default:		return "router";
+	}
+}
+
+int
+flow_error_hops(const struct flow_record *f, const struct error_record *e)
+{
+	if (error_role(f, e) != ROLE_ROUTER)
+		return -1;
+	return error_hops(e->family, e->type, e->sent_ttl, e->quoted_ttl);
+}
+
+const char *
+flow_rst_from(const struct flow_record *f)
+{
+	if (f->rst_ttl == 0)
+		return NULL;
+	switch (rst_origin(f->rst_ttl, f->dst_ttl)) {
+	case RST_DESTINATION:	return "destination";
+	case RST_ON_PATH:	return "on-path";
+	default:		return "unknown";
+	}
 }

@@ -1,12 +1,10 @@
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 
-#include "store/flow_json.h"
-#include "store/flowstate.h"
+#include "common/flow_json.h"
+#include "common/flowstate.h"
+#include "common/text.h"
 
 int
 json_line_write(const json_t *j, FILE *out)
@@ -23,45 +21,6 @@ json_line_write(const json_t *j, FILE *out)
 		rc = -1;
 	free(line);
 	return rc;
-}
-
-void
-time_iso(int64_t us, char *buf, size_t len)
-{
-	time_t secs = (time_t)(us / 1000000);
-	long frac = (long)(us % 1000000);
-	struct tm tm;
-
-	if (frac < 0) {
-		frac += 1000000;
-		secs--;
-	}
-	gmtime_r(&secs, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, frac);
-}
-
-void
-addr_text(uint8_t family, const uint8_t *addr, char *buf, size_t len)
-{
-	if (inet_ntop(family == 6 ? AF_INET6 : AF_INET, addr, buf,
-	    (socklen_t)len) == NULL)
-		snprintf(buf, len, "?");
-}
-
-const char *
-proto_name(uint8_t proto, char *buf, size_t len)
-{
-	switch (proto) {
-	case 1:		return "icmp";
-	case 6:		return "tcp";
-	case 17:	return "udp";
-	case 58:	return "ipv6-icmp";
-	case 255:	return "unknown";
-	}
-	snprintf(buf, len, "%u", proto);
-	return buf;
 }
 
 static json_t *
@@ -82,58 +41,14 @@ str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-enum error_role
-error_role(const struct store_flow *f, const struct store_error *e)
-{
-	size_t alen = f->family == 6 ? 16 : 4;
-
-	if (e->family != f->family)
-		return ROLE_ROUTER;
-	if (memcmp(e->reporter, f->dst, alen) == 0)
-		return ROLE_DESTINATION;
-	if (memcmp(e->reporter, f->src, alen) == 0)
-		return ROLE_SOURCE;
-	return ROLE_ROUTER;
-}
-
-const char *
-error_role_name(enum error_role r)
-{
-	switch (r) {
-	case ROLE_DESTINATION:	return "destination";
-	case ROLE_SOURCE:	return "source";
-	default:		return "router";
-	}
-}
-
-int
-flow_error_hops(const struct store_flow *f, const struct store_error *e)
-{
-	if (error_role(f, e) != ROLE_ROUTER)
-		return -1;
-	return error_hops(e->family, e->type, e->sent_ttl, e->quoted_ttl);
-}
-
 static const char *
 side_name(int back)
 {
 	return back ? "destination" : "source";
 }
 
-static const char *
-rst_from_name(const struct store_flow *f)
-{
-	if (f->rst_ttl == 0)
-		return NULL;
-	switch (rst_origin(f->rst_ttl, f->dst_ttl)) {
-	case RST_DESTINATION:	return "destination";
-	case RST_ON_PATH:	return "on-path";
-	default:		return "unknown";
-	}
-}
-
 json_t *
-flow_json(const struct store_flow *f)
+flow_json(const struct flow_record *f)
 {
 	char a[64], t[40], pbuf[8];
 	json_t *o = json_object(), *errs = json_array();
@@ -173,9 +88,9 @@ flow_json(const struct store_flow *f)
 	    json_string(side_name(f->end_by)) : json_null());
 	json_object_set_new(o, "rst_ttl", int_or_null(f->rst_ttl, f->rst_ttl));
 	json_object_set_new(o, "dst_ttl", int_or_null(f->dst_ttl, f->dst_ttl));
-	json_object_set_new(o, "rst_from", str_or_null(rst_from_name(f)));
+	json_object_set_new(o, "rst_from", str_or_null(flow_rst_from(f)));
 	for (size_t i = 0; i < f->nerrors; i++) {
-		const struct store_error *e = &f->errors[i];
+		const struct error_record *e = &f->errors[i];
 		json_t *eo = json_object();
 		if (eo == NULL)
 			break;

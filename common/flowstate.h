@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "common/flow_record.h"
+
 enum flow_state {
 	STATE_REFUSED		= 1,	/* 3/3, ICMPv6 1/4, TCP RST to SYN */
 	STATE_HOST_UNREACH	= 2,	/* 3/1, 3/7, 3/12, ICMPv6 1/3 */
@@ -76,5 +78,19 @@ int ttl_hops(uint8_t ttl);
  */
 int error_hops(uint8_t family, uint8_t type, uint8_t sent_ttl,
     uint8_t quoted_ttl);
+
+/*
+ * Read-side rules: derived from a stored record whenever it is shown,
+ * never stored themselves.
+ */
+/* Who sent an error: the flow's destination, its source, or a router. */
+enum error_role { ROLE_ROUTER, ROLE_DESTINATION, ROLE_SOURCE };
+enum error_role error_role(const struct flow_record *, const struct error_record *);
+/* "router", "destination", "source". */
+const char *error_role_name(enum error_role);
+/* Hops from the capture point to a router that sent an error; -1: unknown. */
+int flow_error_hops(const struct flow_record *, const struct error_record *);
+/* Who sent a flow's first reset: "destination", "on-path", "unknown"; NULL: none. */
+const char *flow_rst_from(const struct flow_record *);
 
 #endif

@@ -16,9 +16,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "store/store.h"
+#include "common/flow_record.h"
 
-json_t *flow_json(const struct store_flow *);
+json_t *flow_json(const struct flow_record *);
 
 /*
  * One compact JSON value and a newline, in one write: jansson's
@@ -26,20 +26,5 @@ json_t *flow_json(const struct store_flow *);
  * costs more than building the line. -1 on a write error or ENOMEM.
  */
 int json_line_write(const json_t *, FILE *);
-
-/* Who sent an error: the flow's destination, its source, or a router. */
-enum error_role { ROLE_ROUTER, ROLE_DESTINATION, ROLE_SOURCE };
-enum error_role error_role(const struct store_flow *, const struct store_error *);
-/* "router", "destination", "source". */
-const char *error_role_name(enum error_role);
-/* Hops from the capture point to a router that sent an error; -1: unknown. */
-int flow_error_hops(const struct store_flow *, const struct store_error *);
-
-/* "2026-11-21T18:01:25.866581Z" into buf (at least 32 bytes). */
-void time_iso(int64_t us, char *buf, size_t len);
-/* inet_ntop of a 4- or 16-byte address. */
-void addr_text(uint8_t family, const uint8_t *addr, char *buf, size_t len);
-/* "udp", "tcp", "icmp", "ipv6-icmp", or the number. */
-const char *proto_name(uint8_t proto, char *buf, size_t len);
 
 #endif
