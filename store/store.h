@@ -2,6 +2,10 @@
  * The SQLite store: the only module that speaks SQL. Shared by the daemon
  * (writer) and the CLI (reader). Functions return 0 on success and -1 on
  * failure, with the reason in store_errmsg(); the store never exits.
+ *
+ * A connection is used by one thread at a time: udpflowd's writer thread
+ * has it from store_run_begin to the end of the run's flows (see
+ * daemon/writer.h), the opening thread before and after.
  */
 #ifndef UDPFLOWS_STORE_H
 #define UDPFLOWS_STORE_H
@@ -10,8 +14,6 @@
 #include <stdint.h>
 
 #include "common/flow_record.h"
-
-#define STORE_SCHEMA_VERSION	6
 
 struct store;
 

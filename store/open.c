@@ -1,0 +1,489 @@
+/*
+ * The store's connection: the schema and its migrations, the table of
+ * every statement, opening and closing. Every statement is prepared once
+ * and reused; values are always bound, never pasted into SQL. The schema
+ * version lives in PRAGMA user_version and each migration runs in one
+ * transaction with its version bump.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "common/flowstate.h"
+#include "store/store_int.h"
+
+#define BUSY_TIMEOUT_MS	5000
+
+
+/*
+ * Migrations: migrations[i] takes the schema from version i to i + 1.
+ * Addresses are stored as 4- or 16-byte blobs (the family is their length),
+ * times as microseconds since the epoch, states as enum flow_state (the
+ * states table names them for people using sqlite3 directly).
+ */
+static const char *const migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE runs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  mode TEXT NOT NULL,"
+	"  started_us INTEGER NOT NULL,"
+	"  finished_us INTEGER,"
+	"  packets INTEGER, decoded INTEGER, malformed INTEGER,"
+	"  flows INTEGER, errors_matched INTEGER, errors_unseen INTEGER);"
+	"CREATE TABLE inputs ("
+	"  run_id INTEGER NOT NULL REFERENCES runs(id),"
+	"  name TEXT NOT NULL,"
+	"  digest TEXT NOT NULL,"
+	"  packets INTEGER NOT NULL,"
+	"  linktype INTEGER NOT NULL);"
+	"CREATE INDEX inputs_digest ON inputs(digest);"
+	"CREATE TABLE malformed ("
+	"  run_id INTEGER NOT NULL REFERENCES runs(id),"
+	"  reason TEXT NOT NULL,"
+	"  count INTEGER NOT NULL);"
+	"CREATE TABLE states (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+	"INSERT INTO states VALUES (1,'refused'),(2,'host-unreachable'),"
+	"  (3,'net-unreachable'),(4,'proto-unreachable'),(5,'prohibited'),"
+	"  (6,'frag-needed'),(7,'ttl-exceeded'),(8,'unreachable'),"
+	"  (9,'param-problem'),(10,'answered'),(11,'silent');"
+	"CREATE TABLE flows ("
+	"  id INTEGER PRIMARY KEY,"
+	"  run_id INTEGER NOT NULL,"
+	"  proto INTEGER NOT NULL,"
+	"  src BLOB NOT NULL, sport INTEGER,"
+	"  dst BLOB NOT NULL, dport INTEGER,"
+	"  first_us INTEGER NOT NULL, last_us INTEGER NOT NULL,"
+	"  pkts_sent INTEGER NOT NULL, bytes_sent INTEGER NOT NULL,"
+	"  pkts_back INTEGER NOT NULL, bytes_back INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL);"
+	"CREATE INDEX flows_run ON flows(run_id);"
+	"CREATE INDEX flows_state_last ON flows(state, last_us);"
+	"CREATE INDEX flows_last ON flows(last_us);"
+	"CREATE TABLE errors ("
+	"  flow_id INTEGER NOT NULL,"
+	"  family INTEGER NOT NULL,"
+	"  type INTEGER NOT NULL, code INTEGER NOT NULL,"
+	"  reporter BLOB NOT NULL,"
+	"  count INTEGER NOT NULL,"
+	"  first_us INTEGER NOT NULL, last_us INTEGER NOT NULL,"
+	"  mtu INTEGER);"
+	"CREATE INDEX errors_flow ON errors(flow_id);",
+	/* 1 -> 2: statistics of live runs, written periodically */
+	"CREATE TABLE stats ("
+	"  run_id INTEGER NOT NULL,"
+	"  at_us INTEGER NOT NULL,"
+	"  packets INTEGER, decoded INTEGER, malformed INTEGER,"
+	"  duplicates INTEGER, kernel_drops INTEGER,"
+	"  flows_active INTEGER, flows_written INTEGER, flows_evicted INTEGER,"
+	"  errors_matched INTEGER, errors_unseen INTEGER,"
+	"  write_failures INTEGER);"
+	"CREATE INDEX stats_run ON stats(run_id, at_us);",
+	/* 2 -> 3: errors refused beyond the per-flow limit */
+	"ALTER TABLE stats ADD COLUMN errors_capped INTEGER NOT NULL DEFAULT 0;",
+	/*
+	 * 3 -> 4: TCP endings and packet-exact error matching. NULL means
+	 * "does not apply" (syns of a UDP flow) or "unknown" (a TTL).
+	 */
+	"ALTER TABLE flows ADD COLUMN pkts_errored INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE flows ADD COLUMN syns INTEGER;"
+	"ALTER TABLE flows ADD COLUMN syn_span_us INTEGER;"
+	"ALTER TABLE flows ADD COLUMN tcp_end INTEGER;"
+	"ALTER TABLE flows ADD COLUMN end_by INTEGER;"
+	"ALTER TABLE flows ADD COLUMN rst_ttl INTEGER;"
+	"ALTER TABLE flows ADD COLUMN dst_ttl INTEGER;"
+	"CREATE TABLE ends (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+	"INSERT INTO ends VALUES (1,'open'),(2,'fin'),(3,'rst'),(4,'timeout');"
+	"ALTER TABLE errors ADD COLUMN matched INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE errors ADD COLUMN altered INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE errors ADD COLUMN rtt_us INTEGER;"
+	"ALTER TABLE errors ADD COLUMN sent_ttl INTEGER;"
+	"ALTER TABLE errors ADD COLUMN quoted_ttl INTEGER;",
+	/*
+	 * 4 -> 5: most flows are answered, and nobody asks for answered
+	 * flows by state without a time: the state index leaves them out
+	 * (a fifth of the database's size per flow).
+	 */
+	"DROP INDEX flows_state_last;"
+	"CREATE INDEX flows_state_last ON flows(state, last_us)"
+	"  WHERE state != 10;",
+	/*
+	 * 5 -> 6: an index on run_id cost as much to keep up as the flows
+	 * themselves and served only the replacement of an earlier analysis.
+	 * An offline run's flows are one range of ids (its transaction holds
+	 * the write lock from its first flow to its last): the run records
+	 * it. Runs without one (live, or older) are found by a scan.
+	 */
+	"DROP INDEX IF EXISTS flows_run;"
+	"ALTER TABLE runs ADD COLUMN flow_first INTEGER;"
+	"ALTER TABLE runs ADD COLUMN flow_last INTEGER;",
+};
+
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
+    STORE_SCHEMA_VERSION, "one migration per schema version");
+_Static_assert(STATE_ANSWERED == 10, "the partial index names answered as 10");
+
+/* An offline run's flows by its id range; without one, a scan. */
+#define RUN_FLOWS	"run_id = ?1 AND id BETWEEN" \
+	" coalesce((SELECT flow_first FROM runs WHERE id = ?1), 0) AND" \
+	" coalesce((SELECT flow_last FROM runs WHERE id = ?1)," \
+	" 9223372036854775807)"
+
+static const char *const stmt_sql[S_COUNT] = {
+	[S_BEGIN]	= "BEGIN IMMEDIATE",
+	[S_COMMIT]	= "COMMIT",
+	[S_ROLLBACK]	= "ROLLBACK",
+	[S_RUN_INSERT]	= "INSERT INTO runs(mode, started_us) VALUES (?1, ?2)",
+	[S_RUN_FINISH]	= "UPDATE runs SET finished_us = ?2, packets = ?3,"
+	    " decoded = ?4, malformed = ?5, flows = ?6, errors_matched = ?7,"
+	    " errors_unseen = ?8 WHERE id = ?1",
+	[S_INPUT_INSERT] = "INSERT INTO inputs(run_id, name, digest, packets,"
+	    " linktype) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_MALFORMED_INSERT] = "INSERT INTO malformed(run_id, reason, count)"
+	    " VALUES (?1, ?2, ?3)",
+	[S_FLOW_INSERT]	= FLOW_INSERT "(" FLOW_ROW ")",
+	[S_ERROR_INSERT] = ERROR_INSERT "(" ERROR_ROW ")",
+	[S_OVERLAP]	= "SELECT run_id FROM inputs WHERE run_id != ?1"
+	    " AND digest IN (SELECT digest FROM inputs WHERE run_id = ?1)"
+	    " LIMIT 1",
+	[S_FOREIGN_INPUTS] = "SELECT name FROM inputs WHERE run_id = ?2 AND"
+	    " digest NOT IN (SELECT digest FROM inputs WHERE run_id = ?1)",
+	[S_DEL_ERRORS]	= "DELETE FROM errors WHERE flow_id IN"
+	    " (SELECT id FROM flows WHERE " RUN_FLOWS ")",
+	[S_DEL_FLOWS]	= "DELETE FROM flows WHERE " RUN_FLOWS,
+	[S_DEL_MALFORMED] = "DELETE FROM malformed WHERE run_id = ?1",
+	[S_DEL_INPUTS]	= "DELETE FROM inputs WHERE run_id = ?1",
+	[S_DEL_RUN]	= "DELETE FROM runs WHERE id = ?1",
+	[S_ERRORS_OF_FLOW] = "SELECT family, type, code, reporter, count,"
+	    " first_us, last_us, mtu, matched, altered, rtt_us, sent_ttl,"
+	    " quoted_ttl FROM errors WHERE flow_id = ?1"
+	    " ORDER BY first_us, rowid",
+	[S_FLOW_UPDATE]	= "UPDATE flows SET first_us = ?8, last_us = ?9,"
+	    " pkts_sent = ?10, bytes_sent = ?11, pkts_back = ?12,"
+	    " bytes_back = ?13, state = ?14, pkts_errored = ?15, syns = ?16,"
+	    " syn_span_us = ?17, tcp_end = ?18, end_by = ?19, rst_ttl = ?20,"
+	    " dst_ttl = ?21 WHERE id = ?1",
+	[S_DEL_ERRORS_OF_FLOW] = "DELETE FROM errors WHERE flow_id = ?1",
+	[S_STATS_INSERT] = "INSERT INTO stats(run_id, at_us, packets, decoded,"
+	    " malformed, duplicates, kernel_drops, flows_active, flows_written,"
+	    " flows_evicted, errors_matched, errors_unseen, write_failures,"
+	    " errors_capped) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+	    " ?11, ?12, ?13, ?14)",
+	[S_RUN_END]	= "UPDATE runs SET finished_us = ?2 WHERE id = ?1",
+	[S_PRUNE_ERRORS] = "DELETE FROM errors WHERE flow_id IN"
+	    " (SELECT id FROM flows WHERE last_us < ?1)",
+	[S_PRUNE_FLOWS]	= "DELETE FROM flows WHERE last_us < ?1",
+	[S_STATS_LATEST] = "SELECT r.id, r.mode, r.started_us, r.finished_us,"
+	    " s.at_us, s.packets, s.decoded, s.malformed, s.duplicates,"
+	    " s.kernel_drops, s.flows_active, s.flows_written, s.flows_evicted,"
+	    " s.errors_matched, s.errors_unseen, s.write_failures,"
+	    " s.errors_capped FROM runs r JOIN stats s ON s.run_id = r.id"
+	    " WHERE s.at_us = (SELECT MAX(at_us) FROM stats WHERE run_id = r.id)"
+	    " ORDER BY r.id DESC",
+	[S_MALFORMED_OF_RUN] = "SELECT reason, count FROM malformed"
+	    " WHERE run_id = ?1 ORDER BY reason",
+	[S_MAX_FLOW_ID]	= "SELECT coalesce(max(id), 0) FROM flows",
+	[S_RUN_RANGE]	= "UPDATE runs SET flow_first = ?2, flow_last = ?3"
+	    " WHERE id = ?1",
+	[S_INPUT_UPGRADE] = "UPDATE inputs SET digest = ?1 WHERE digest = ?2",
+	/* version 2 digests say so; live inputs are never the same packets */
+	[S_V1_DIGESTS]	= "SELECT 1 FROM inputs WHERE digest NOT LIKE 'v2:%'"
+	    " AND digest NOT LIKE 'live:%' LIMIT 1",
+};
+
+void
+store_set_err(struct store *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	va_end(ap);
+}
+
+int
+store_db_fail(struct store *s, const char *what)
+{
+	store_set_err(s, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+	return -1;
+}
+
+const char *
+store_errmsg(const struct store *s)
+{
+	return s->err;
+}
+
+int64_t
+store_now_us(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+sqlite3_stmt *
+store_stmt(struct store *s, enum stmt which)
+{
+	sqlite3_stmt *st = s->st[which];
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+int
+store_exec(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_db_fail(s, what);
+	return 0;
+}
+
+
+static int
+user_version(struct store *s, int *version)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*version = 0;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return store_db_fail(s, "reading the schema version");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return store_db_fail(s, "reading the schema version");
+	return 0;
+}
+
+static int
+migrate(struct store *s)
+{
+	int version;
+
+	if (user_version(s, &version) != 0)
+		return -1;
+	if (version > STORE_SCHEMA_VERSION) {
+		store_set_err(s, "%s: schema version %d is newer than this udpflows "
+		    "understands (%d); use a newer udpflows", s->path, version,
+		    STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	while (version < STORE_SCHEMA_VERSION) {
+		char bump[64];
+		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d",
+		    version + 1);
+		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+		    SQLITE_OK)
+			return store_db_fail(s, "starting the schema migration");
+		if (sqlite3_exec(s->db, migrations[version], NULL, NULL,
+		    NULL) != SQLITE_OK ||
+		    sqlite3_exec(s->db, bump, NULL, NULL, NULL) != SQLITE_OK) {
+			store_db_fail(s, "migrating the schema");
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+		if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) !=
+		    SQLITE_OK)
+			return store_db_fail(s, "committing the schema migration");
+		version++;
+	}
+	return 0;
+}
+
+static int
+check_version(struct store *s)
+{
+	int version;
+
+	if (user_version(s, &version) != 0)
+		return -1;
+	if (version == 0) {
+		store_set_err(s, "%s: not a udpflows database (no schema); "
+		    "create it with udpflowd", s->path);
+		return -1;
+	}
+	if (version < STORE_SCHEMA_VERSION) {
+		store_set_err(s, "%s: schema version %d is older than this udpflows "
+		    "reads (%d); udpflowd upgrades it when it next writes to it",
+		    s->path, version, STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	if (version != STORE_SCHEMA_VERSION) {
+		store_set_err(s, "%s: schema version %d, this udpflows reads "
+		    "version %d", s->path, version, STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
+/* INSERT <head> (<row>),(<row>),... rows times. */
+static sqlite3_stmt *
+prepare_rows(struct store *s, const char *head, const char *row, int rows)
+{
+	size_t hl = strlen(head), rl = strlen(row), len = hl + rows * (rl + 3);
+	char *sql = malloc(len + 1), *p;
+	sqlite3_stmt *st = NULL;
+
+	if (sql == NULL) {
+		store_set_err(s, "%s: out of memory", s->path);
+		return NULL;
+	}
+	memcpy(sql, head, hl);
+	p = sql + hl;
+	for (int r = 0; r < rows; r++) {
+		if (r > 0)
+			*p++ = ',';
+		*p++ = '(';
+		memcpy(p, row, rl);
+		p += rl;
+		*p++ = ')';
+	}
+	*p = '\0';
+	if (sqlite3_prepare_v3(s->db, sql, (int)(p - sql),
+	    SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+		store_db_fail(s, "preparing a statement");
+	free(sql);
+	return st;
+}
+
+static int
+prepare_many(struct store *s)
+{
+	for (size_t i = 0; i < MANY_SIZES; i++)
+		if ((s->flows_many[i] = prepare_rows(s, FLOW_INSERT, FLOW_ROW,
+		    store_many_rows[i])) == NULL ||
+		    (s->errors_many[i] = prepare_rows(s, ERROR_INSERT,
+		    ERROR_ROW, store_many_rows[i])) == NULL)
+			return -1;
+	return 0;
+}
+
+/*
+ * A writer's settings. The page size applies to a new database only (a
+ * no-op on one that has pages): a run's transaction goes through the WAL,
+ * is checksummed again at commit and copied into the database by the
+ * checkpoint, each a page at a time, so larger pages make those fewer
+ * calls.
+ */
+static int
+set_up_writer(struct store *s)
+{
+	if (sqlite3_exec(s->db, "PRAGMA page_size = 16384", NULL, NULL,
+	    NULL) != SQLITE_OK)
+		return store_db_fail(s, "setting the page size");
+	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL,
+	    NULL) != SQLITE_OK ||
+	    sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL,
+	    NULL, NULL) != SQLITE_OK ||
+	    /* no temporary files outside the database's directory */
+	    sqlite3_exec(s->db, "PRAGMA temp_store = MEMORY", NULL,
+	    NULL, NULL) != SQLITE_OK)
+		return store_db_fail(s, "setting up the journal");
+	return migrate(s);
+}
+
+/* The statements of the mode: a reader prepares only its few. */
+static int
+prepare_all(struct store *s)
+{
+	for (int i = 0; i < S_COUNT; i++) {
+		if (s->mode == STORE_READ && i != S_ERRORS_OF_FLOW &&
+		    i != S_STATS_LATEST && i != S_MALFORMED_OF_RUN)
+			continue;
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK)
+			return store_db_fail(s, "preparing a statement");
+	}
+	if (s->mode == STORE_WRITE && prepare_many(s) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+open_connection(struct store *s)
+{
+	/*
+	 * One thread at a time uses a connection (udpflowd's writer thread
+	 * takes it over while a file is read), so SQLite's own locks around
+	 * every call, and its counting of memory, are only cost. The
+	 * configuration fails harmlessly once SQLite runs.
+	 */
+	int flags = SQLITE_OPEN_NOMUTEX | (s->mode == STORE_WRITE ?
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY);
+
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	if (sqlite3_open_v2(s->path, &s->db, flags, NULL) != SQLITE_OK) {
+		if (s->db == NULL) {
+			store_set_err(s, "%s: cannot open the database",
+			    s->path);
+			return -1;
+		}
+		return store_db_fail(s, "cannot open the database");
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	return 0;
+}
+
+struct store *
+store_open(const char *path, int mode, char *err, size_t errlen)
+{
+	struct store *s = calloc(1, sizeof(*s));
+
+	if (s == NULL || (s->path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		free(s);
+		return NULL;
+	}
+	s->mode = mode;
+	s->wal_fd = -1;
+	s->db_fd = -1;
+	if (open_connection(s) != 0 ||
+	    (mode == STORE_WRITE ? set_up_writer(s) : check_version(s)) != 0 ||
+	    prepare_all(s) != 0) {
+		snprintf(err, errlen, "%s", s->err);
+		store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->in_txn)
+		store_run_abort(s);
+	for (int i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	for (size_t i = 0; i < MANY_SIZES; i++) {
+		sqlite3_finalize(s->flows_many[i]);
+		sqlite3_finalize(s->errors_many[i]);
+	}
+	sqlite3_close(s->db);
+	/*
+	 * Only now: closing any descriptor of the database file would drop
+	 * the POSIX locks SQLite holds on it while the connection is open.
+	 */
+	if (s->wal_fd >= 0)
+		close(s->wal_fd);
+	if (s->db_fd >= 0)
+		close(s->db_fd);
+	free(s->path);
+	free(s);
+}
+

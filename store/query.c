@@ -1,0 +1,303 @@
+/* Reading: flows by the filters of struct store_query, and statistics. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/flowstate.h"
+#include "store/store_int.h"
+
+int
+store_query_stats(struct store *s, store_stats_fn fn, void *arg)
+{
+	sqlite3_stmt *st = store_stmt(s, S_STATS_LATEST);
+	int rc, ret = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_stats_row r;
+		uint64_t *v[] = { &r.s.packets, &r.s.decoded, &r.s.malformed,
+		    &r.s.duplicates, &r.s.kernel_drops, &r.s.flows_active,
+		    &r.s.flows_written, &r.s.flows_evicted, &r.s.errors_matched,
+		    &r.s.errors_unseen, &r.s.write_failures, &r.s.errors_capped };
+		memset(&r, 0, sizeof(r));
+		r.run_id = sqlite3_column_int64(st, 0);
+		r.mode = (const char *)sqlite3_column_text(st, 1);
+		r.started_us = sqlite3_column_int64(st, 2);
+		r.running = sqlite3_column_type(st, 3) == SQLITE_NULL;
+		r.at_us = sqlite3_column_int64(st, 4);
+		for (int i = 0; i < (int)(sizeof(v) / sizeof(v[0])); i++)
+			*v[i] = (uint64_t)sqlite3_column_int64(st, 5 + i);
+		sqlite3_stmt *mw = store_stmt(s, S_MALFORMED_OF_RUN);
+		sqlite3_bind_int64(mw, 1, r.run_id);
+		while (r.nwhy < 16 && sqlite3_step(mw) == SQLITE_ROW) {
+			const unsigned char *t = sqlite3_column_text(mw, 0);
+			snprintf(r.why[r.nwhy], sizeof(r.why[0]), "%s",
+			    t ? (const char *)t : "?");
+			r.why_count[r.nwhy++] =
+			    (uint64_t)sqlite3_column_int64(mw, 1);
+		}
+		sqlite3_reset(mw);
+		if ((ret = fn(&r, arg)) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return store_db_fail(s, "reading statistics");
+	return ret;
+}
+
+static void
+column_addr(sqlite3_stmt *st, int col, uint8_t out[16], uint8_t *family)
+{
+	int n = sqlite3_column_bytes(st, col);
+	const void *p = sqlite3_column_blob(st, col);
+
+	memset(out, 0, 16);
+	if (p != NULL && (n == 4 || n == 16))
+		memcpy(out, p, (size_t)n);
+	if (family != NULL)
+		*family = n == 16 ? 6 : 4;
+}
+
+static int
+read_errors(struct store *s, struct flow_record *f, struct error_record **buf,
+    size_t *cap)
+{
+	sqlite3_stmt *st = store_stmt(s, S_ERRORS_OF_FLOW);
+	size_t n = 0;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, f->id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 8;
+			struct error_record *nb = realloc(*buf,
+			    ncap * sizeof(*nb));
+			if (nb == NULL) {
+				sqlite3_reset(st);
+				store_set_err(s, "%s: out of memory", s->path);
+				return -1;
+			}
+			*buf = nb;
+			*cap = ncap;
+		}
+		struct error_record *e = &(*buf)[n++];
+		memset(e, 0, sizeof(*e));
+		e->family = (uint8_t)sqlite3_column_int(st, 0);
+		e->type = (uint8_t)sqlite3_column_int(st, 1);
+		e->code = (uint8_t)sqlite3_column_int(st, 2);
+		column_addr(st, 3, e->reporter, NULL);
+		e->count = (uint32_t)sqlite3_column_int64(st, 4);
+		e->first_us = sqlite3_column_int64(st, 5);
+		e->last_us = sqlite3_column_int64(st, 6);
+		e->has_mtu = sqlite3_column_type(st, 7) != SQLITE_NULL;
+		e->mtu = (uint32_t)sqlite3_column_int64(st, 7);
+		e->matched = (uint32_t)sqlite3_column_int64(st, 8);
+		e->altered = (uint32_t)sqlite3_column_int64(st, 9);
+		e->rtt_us = sqlite3_column_type(st, 10) == SQLITE_NULL ? -1 :
+		    sqlite3_column_int64(st, 10);
+		e->sent_ttl = (uint8_t)sqlite3_column_int(st, 11);
+		e->quoted_ttl = (uint8_t)sqlite3_column_int(st, 12);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_db_fail(s, "reading ICMP errors");
+	f->errors = *buf;
+	f->nerrors = n;
+	return 0;
+}
+
+struct sqlbuf {
+	char	sql[2048];
+	size_t	len;
+};
+
+static void
+sql_add(struct sqlbuf *b, const char *frag)
+{
+	size_t n = strlen(frag);
+
+	if (b->len + n < sizeof(b->sql)) {
+		memcpy(b->sql + b->len, frag, n + 1);
+		b->len += n;
+	}
+}
+
+/* Numbered parameters, so a value used twice is bound once. */
+enum {
+	P_HOST_LO = 40, P_HOST_HI, P_SRC_LO, P_SRC_HI, P_DST_LO, P_DST_HI,
+	P_NET_LO, P_NET_HI, P_REPORTER, P_PORT, P_PROTO, P_SINCE, P_UNTIL,
+	P_LIMIT,
+};
+
+/*
+ * An address range as SQL: the column(s) between parameters ?lo and ?lo+1,
+ * of the same length (the family). Only parameter numbers are printed
+ * here, never values.
+ */
+static void
+sql_range(struct sqlbuf *b, int lo, int either_side, const char *col)
+{
+	char frag[256];
+
+	if (either_side)
+		snprintf(frag, sizeof(frag), " AND length(src) = length(?%d) AND"
+		    " (src BETWEEN ?%d AND ?%d OR dst BETWEEN ?%d AND ?%d)", lo,
+		    lo, lo + 1, lo, lo + 1);
+	else
+		snprintf(frag, sizeof(frag), " AND length(%s) = length(?%d) AND"
+		    " %s BETWEEN ?%d AND ?%d", col, lo, col, lo, lo + 1);
+	sql_add(b, frag);
+}
+
+static void
+bind_range(sqlite3_stmt *st, int lo, const struct store_addr_filter *f)
+{
+	if (f->lo == NULL)
+		return;
+	sqlite3_bind_blob(st, lo, f->lo, (int)f->len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, lo + 1, f->hi, (int)f->len, SQLITE_STATIC);
+}
+
+/*
+ * The query is assembled from fixed fragments chosen by which filters are
+ * present; every value goes in as a bound parameter (query_bind). Blobs
+ * compare like memcmp, so an address range is a BETWEEN over
+ * network-order bytes.
+ */
+static void
+query_sql(struct sqlbuf *b, const struct store_query *q, size_t nstates)
+{
+	static const char *const order[] = {
+		[SORT_FIRST]	= " ORDER BY first_us, id",
+		[SORT_LAST]	= " ORDER BY last_us DESC, id",
+		[SORT_PACKETS]	= " ORDER BY pkts_sent + pkts_back DESC, id",
+		[SORT_ERRORS]	= (" ORDER BY (SELECT COALESCE(SUM(count), 0)"
+		    " FROM errors WHERE flow_id = flows.id) DESC, id"),
+	};
+
+	sql_add(b, "SELECT id, proto, src, sport, dst, dport, first_us,"
+	    " last_us, pkts_sent, bytes_sent, pkts_back, bytes_back, state,"
+	    " pkts_errored, syns, syn_span_us, tcp_end, end_by, rst_ttl, dst_ttl"
+	    " FROM flows WHERE 1");
+	if (nstates > 0) {
+		int answered = 0;
+		sql_add(b, " AND state IN (?");
+		for (size_t i = 1; i < nstates; i++)
+			sql_add(b, ",?");
+		sql_add(b, ")");
+		for (size_t i = 0; i < nstates; i++)
+			answered |= q->states[i] == STATE_ANSWERED;
+		/* the term that lets SQLite use the partial state index */
+		if (!answered)
+			sql_add(b, " AND state != 10");
+	}
+	if (q->host.lo != NULL)
+		sql_range(b, P_HOST_LO, 1, NULL);
+	if (q->src.lo != NULL)
+		sql_range(b, P_SRC_LO, 0, "src");
+	if (q->dst.lo != NULL)
+		sql_range(b, P_DST_LO, 0, "dst");
+	if (q->net.lo != NULL)
+		sql_range(b, P_NET_LO, 1, NULL);
+	if (q->reporter != NULL)
+		sql_add(b, " AND EXISTS (SELECT 1 FROM errors WHERE"
+		    " flow_id = flows.id AND reporter = ?48)");
+	if (q->port >= 0)
+		sql_add(b, " AND (sport = ?49 OR dport = ?49)");
+	if (q->proto >= 0)
+		sql_add(b, " AND proto = ?50");
+	if (q->has_since)
+		sql_add(b, " AND last_us >= ?51");
+	if (q->has_until)
+		sql_add(b, " AND first_us <= ?52");
+	sql_add(b, order[q->sort <= SORT_ERRORS ? q->sort : SORT_FIRST]);
+	if (q->limit > 0)
+		sql_add(b, " LIMIT ?53");
+}
+
+static void
+query_bind(sqlite3_stmt *st, const struct store_query *q, size_t nstates)
+{
+	for (size_t i = 0; i < nstates; i++)
+		sqlite3_bind_int(st, (int)i + 1, q->states[i]);
+	bind_range(st, P_HOST_LO, &q->host);
+	bind_range(st, P_SRC_LO, &q->src);
+	bind_range(st, P_DST_LO, &q->dst);
+	bind_range(st, P_NET_LO, &q->net);
+	if (q->reporter != NULL)
+		sqlite3_bind_blob(st, P_REPORTER, q->reporter,
+		    (int)q->reporterlen, SQLITE_STATIC);
+	if (q->port >= 0)
+		sqlite3_bind_int(st, P_PORT, q->port);
+	if (q->proto >= 0)
+		sqlite3_bind_int(st, P_PROTO, q->proto);
+	if (q->has_since)
+		sqlite3_bind_int64(st, P_SINCE, q->since_us);
+	if (q->has_until)
+		sqlite3_bind_int64(st, P_UNTIL, q->until_us);
+	if (q->limit > 0)
+		sqlite3_bind_int64(st, P_LIMIT, q->limit);
+}
+
+/* One row of query_sql's columns; its errors are read apart. */
+static void
+flow_from_row(sqlite3_stmt *st, struct flow_record *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->id = sqlite3_column_int64(st, 0);
+	f->proto = (uint8_t)sqlite3_column_int(st, 1);
+	column_addr(st, 2, f->src, &f->family);
+	column_addr(st, 4, f->dst, NULL);
+	f->has_ports = sqlite3_column_type(st, 3) != SQLITE_NULL;
+	f->sport = (uint16_t)sqlite3_column_int(st, 3);
+	f->dport = (uint16_t)sqlite3_column_int(st, 5);
+	f->first_us = sqlite3_column_int64(st, 6);
+	f->last_us = sqlite3_column_int64(st, 7);
+	f->pkts_sent = (uint64_t)sqlite3_column_int64(st, 8);
+	f->bytes_sent = (uint64_t)sqlite3_column_int64(st, 9);
+	f->pkts_back = (uint64_t)sqlite3_column_int64(st, 10);
+	f->bytes_back = (uint64_t)sqlite3_column_int64(st, 11);
+	f->state = (uint8_t)sqlite3_column_int(st, 12);
+	f->pkts_errored = (uint64_t)sqlite3_column_int64(st, 13);
+	f->syns = (uint32_t)sqlite3_column_int64(st, 14);
+	f->syn_span_us = sqlite3_column_int64(st, 15);
+	f->end = (uint8_t)sqlite3_column_int(st, 16);
+	f->end_by = (uint8_t)sqlite3_column_int(st, 17);
+	f->rst_ttl = (uint8_t)sqlite3_column_int(st, 18);
+	f->dst_ttl = (uint8_t)sqlite3_column_int(st, 19);
+}
+
+int
+store_query_flows(struct store *s, const struct store_query *q,
+    store_flow_fn fn, void *arg)
+{
+	struct sqlbuf b = { .len = 0 };
+	sqlite3_stmt *st;
+	struct error_record *ebuf = NULL;
+	size_t ecap = 0, nstates = q->states ? q->nstates : 0;
+	int rc, ret = 0;
+
+	if (nstates > STATE_MAX)
+		nstates = STATE_MAX;
+	query_sql(&b, q, nstates);
+	if (sqlite3_prepare_v2(s->db, b.sql, -1, &st, NULL) != SQLITE_OK)
+		return store_db_fail(s, "preparing the query");
+	query_bind(st, q, nstates);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct flow_record f;
+		flow_from_row(st, &f);
+		if (read_errors(s, &f, &ebuf, &ecap) != 0) {
+			ret = -1;
+			break;
+		}
+		if ((ret = fn(&f, arg)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = store_db_fail(s, "querying flows");
+	sqlite3_finalize(st);
+	free(ebuf);
+	return ret;
+}
