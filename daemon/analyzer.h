@@ -1,7 +1,14 @@
 /*
  * The analysis of one packet: decode, account it to its flow, and attach
- * ICMP errors to the flow whose packet they quote. Shared by offline reads,
- * the tests and the fuzzers.
+ * ICMP errors to the flow whose packet they quote (correlation); and what
+ * state a flow is in (classification). Shared by both run modes, the
+ * tests and the fuzzers. TCP tracking (daemon/tcp_track.h), host TTLs
+ * (daemon/host_ttl.h) and cross-interface de-duplication
+ * (daemon/dedupe.h) are its parts.
+ *
+ * An interface (iface) is where a packet was seen: the capture handle in
+ * the high 32 bits, the link layer's own interface index (SLL2) or packet
+ * type (SLL) in the low, 0 where the link says nothing.
  */
 #ifndef UDPFLOWS_ANALYZER_H
 #define UDPFLOWS_ANALYZER_H
@@ -35,8 +42,8 @@ void analyzer_free(struct analyzer *);
 
 void analyzer_packet(struct analyzer *, int linktype, const uint8_t *pkt,
     uint32_t caplen, int64_t ts_us);
-/* The same, for a packet that came from capture handle iface. */
-void analyzer_packet_on(struct analyzer *, int iface, int linktype,
+/* The same, for a packet that came from capture handle handle. */
+void analyzer_packet_on(struct analyzer *, int handle, int linktype,
     const uint8_t *pkt, uint32_t caplen, int64_t ts_us);
 
 /*
@@ -49,15 +56,14 @@ void analyzer_set_dedupe(struct analyzer *, int64_t window_us);
 
 uint64_t analyzer_malformed_total(const struct analyzer_stats *);
 const struct analyzer_stats *analyzer_stats(const struct analyzer *);
-struct flow_table *analyzer_flows(struct analyzer *);
+/*
+ * Account every packet still waiting in the pipeline, and return the flow
+ * table, then complete: the only way to the flows.
+ */
+struct flow_table *analyzer_settle(struct analyzer *);
 
 /* The state of a flow, from its errors and its packets. */
 int analyzer_flow_state(const struct flow_table *, const struct flow *);
-/* How an answered TCP flow ended (enum flow_end), and by which side. */
-int analyzer_flow_end(const struct flow_table *, const struct flow *,
-    int state);
-int analyzer_flow_end_by(const struct flow_table *, const struct flow *,
-    int end);
 /* The TTL the destination's own packets arrive with where its RST was seen. */
 uint8_t analyzer_dst_ttl(struct analyzer *, const struct flow *);
 

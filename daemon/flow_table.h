@@ -46,9 +46,9 @@ enum {
  */
 struct flow_tcp {
 	int64_t		syn_first_us, syn_last_us;
+	uint64_t	rst_iface;	/* where the reset was seen */
 	uint32_t	next_free;	/* in the table's free list */
 	uint32_t	seq_end[2];
-	uint32_t	rst_iface;	/* where the reset was seen */
 	uint16_t	syns;
 	uint16_t	tail_rexmit;
 	uint8_t		tail_side;	/* who sent the last packet */

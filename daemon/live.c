@@ -246,7 +246,7 @@ flush(struct live *l, int64_t now, int64_t evict_before, int all)
 {
 	struct flush_ctx c = { .l = l, .now = now, .all = all,
 	    .evict_before = evict_before };
-	struct flow_table *ft = analyzer_flows(l->a);
+	struct flow_table *ft = analyzer_settle(l->a);
 
 	attach_db(l);
 	if (l->db == NULL) {
@@ -325,7 +325,7 @@ collect_last(struct flow *f, void *arg)
 static void
 evict(struct live *l, int64_t now)
 {
-	struct flow_table *ft = analyzer_flows(l->a);
+	struct flow_table *ft = analyzer_settle(l->a);
 	size_t n = flow_table_count(ft);
 	struct collect_last c = { calloc(n ? n : 1, sizeof(int64_t)), 0 };
 
@@ -354,7 +354,7 @@ update_stats(struct live *l)
 	l->st.errors_matched = as->errors_matched;
 	l->st.errors_unseen = as->errors_unseen;
 	l->st.errors_capped = as->errors_capped;
-	l->st.flows_active = flow_table_count(analyzer_flows(l->a));
+	l->st.flows_active = flow_table_count(analyzer_settle(l->a));
 	l->st.kernel_drops = 0;
 	for (int i = 0; i < l->nh; i++) {
 		struct pcap_stat ps;
@@ -495,7 +495,7 @@ attach_db(struct live *l)
 		if (store_live_begin(l->db, l->o->ifaces, l->o->nifaces) != 0)
 			log_warnx("%s", store_errmsg(l->db));
 		/* the new file has none of the rows: write every flow anew */
-		flow_table_foreach(analyzer_flows(l->a), forget_row, NULL);
+		flow_table_foreach(analyzer_settle(l->a), forget_row, NULL);
 		l->db_same = 1;
 	}
 	remember_db_file(l);
@@ -773,7 +773,7 @@ live_run(const struct live_opts *o)
 					    pcap_geterr(l.h[i].p));
 				if (got == 0)
 					break;
-				if (flow_table_count(analyzer_flows(l.a)) >=
+				if (flow_table_count(analyzer_settle(l.a)) >=
 				    o->max_flows)
 					evict(&l, wall_us());
 			}
@@ -818,9 +818,9 @@ live_run(const struct live_opts *o)
 	store_stats(&l);
 	log_stats(&l);
 	int status = 0;
-	if (flow_table_count(analyzer_flows(l.a)) > 0) {
+	if (flow_table_count(analyzer_settle(l.a)) > 0) {
 		log_warnx("%zu flows could not be written",
-		    flow_table_count(analyzer_flows(l.a)));
+		    flow_table_count(analyzer_settle(l.a)));
 		status = 1;
 	}
 	if (l.db != NULL && store_live_end(l.db) != 0)

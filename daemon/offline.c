@@ -27,7 +27,7 @@ progress(const struct offline_input *in, struct analyzer *a, off_t pos,
 {
 	double secs = mono_seconds() - started;
 	double rate = secs > 0 ? (double)packets / secs : 0;
-	size_t flows = flow_table_count(analyzer_flows(a));
+	size_t flows = flow_table_count(analyzer_settle(a));
 
 	if (size > 0) {
 		fprintf(stderr, "\rudpflowd: %s: %3.0f%%, %.0f packets/s, "

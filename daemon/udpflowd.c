@@ -137,7 +137,7 @@ static int
 expire_tick(void *arg, int64_t ts_us)
 {
 	struct expiring *e = arg;
-	size_t n, now = flow_table_count(analyzer_flows(e->a));
+	size_t n, now = flow_table_count(analyzer_settle(e->a));
 
 	if (now > e->peak)
 		e->peak = now;
@@ -161,7 +161,7 @@ store_analysis(struct expiring *e, struct offline_input *inputs, int ninputs,
 		.packets = st->packets,
 		.decoded = st->decoded,
 		.malformed = analyzer_malformed_total(st),
-		.flows = e->written + flow_table_count(analyzer_flows(a)),
+		.flows = e->written + flow_table_count(analyzer_settle(a)),
 		.errors_matched = st->errors_matched,
 		.errors_unseen = st->errors_unseen,
 	};
@@ -368,7 +368,7 @@ main(int argc, char *argv[])
 		}
 	}
 
-	size_t left = flow_table_count(analyzer_flows(a));
+	size_t left = flow_table_count(analyzer_settle(a));
 	size_t nflows = exp.written + left;
 	if (left > exp.peak)
 		exp.peak = left;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/tcp_track.h"
 #include "daemon/writer.h"
 
 /* Oldest first: rowids then follow time, which keeps the indexes cheap. */
@@ -20,7 +21,7 @@ int
 writer_flow_to_store(struct analyzer *a, const struct flow *f,
     struct flow_record *sf, struct error_record **buf, size_t *cap)
 {
-	const struct flow_table *ft = analyzer_flows(a);
+	const struct flow_table *ft = analyzer_settle(a);
 	const struct flow_key *k = &f->key;
 	size_t alen = k->family == 6 ? 16 : 4, n = 0;
 	int s = f->src_is_a ? 0 : 1;	/* 0: src is side a */
@@ -47,8 +48,8 @@ writer_flow_to_store(struct analyzer *a, const struct flow *f,
 	if (t != NULL) {
 		sf->syns = t->syns;
 		sf->syn_span_us = t->syn_last_us - t->syn_first_us;
-		sf->end = (uint8_t)analyzer_flow_end(ft, f, sf->state);
-		sf->end_by = (uint8_t)analyzer_flow_end_by(ft, f, sf->end);
+		sf->end = (uint8_t)tcp_track_end(ft, f, sf->state);
+		sf->end_by = (uint8_t)tcp_track_end_by(ft, f, sf->end);
 		sf->rst_ttl = t->rst_ttl;
 		sf->dst_ttl = analyzer_dst_ttl(a, f);
 	}
@@ -320,7 +321,7 @@ static int
 async_hand_over(struct writer_async *w, struct analyzer *a, struct flow **v,
     size_t n, int flush)
 {
-	struct flow_table *ft = analyzer_flows(a);
+	struct flow_table *ft = analyzer_settle(a);
 
 	if (n > 1)		/* and v may be NULL when n is 0 */
 		qsort(v, n, sizeof(*v), by_first_seen);
@@ -349,7 +350,7 @@ async_hand_over_idle(struct writer_async *w, struct analyzer *a,
 	int rc;
 
 	*n = 0;
-	flow_table_foreach(analyzer_flows(a), collect_idle, c);
+	flow_table_foreach(analyzer_settle(a), collect_idle, c);
 	if (c->nomem)
 		rc = async_put(w, NULL);
 	else if ((rc = async_hand_over(w, a, c->v, c->n, c->all)) == 0)

@@ -30,7 +30,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (a == NULL)
 		a = analyzer_new();
 	analyzer_packet(a, link, data + 1, (uint32_t)(size - 1), 0);
-	if (flow_table_count(analyzer_flows(a)) > 100000) {
+	if (flow_table_count(analyzer_settle(a)) > 100000) {
 		analyzer_free(a);
 		a = NULL;
 	}

@@ -96,7 +96,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    timeval_us(&h->ts));
 	} while (rc == 1);
 	if (a != NULL)
-		flow_table_foreach(analyzer_flows(a), to_store, a);
+		flow_table_foreach(analyzer_settle(a), to_store, a);
 	analyzer_free(a);
 	pcap_close(p);
 	return 0;
