@@ -83,7 +83,6 @@ struct live {
 	struct store		*db;
 	FILE			*ndjson;
 	struct store_live_stats	 st;
-	struct writer_expiry	 ex;		/* from o's timeouts */
 	int64_t			 last_flush, last_stats, last_prune;
 };
 
@@ -204,7 +203,7 @@ flush_one(struct flow *f, void *arg)
 	struct flush_ctx *c = arg;
 	struct live *l = c->l;
 	int expired = c->all || c->now - f->last_us >
-	    writer_idle_timeout(&l->ex, f);
+	    export_idle_timeout(&l->o->ex, f);
 	int evicted = !expired && f->last_us <= c->evict_before;
 	struct flow_record sf;
 	int64_t id = f->db_id;
@@ -214,7 +213,7 @@ flush_one(struct flow *f, void *arg)
 	if (f->dirty) {
 		if (grow((void **)&c->put, &c->capput, c->nput,
 		    sizeof(*c->put)) != 0 ||
-		    writer_flow_to_store(l->a, f, &sf,
+		    export_flow(l->a, f, &sf,
 		    &c->ebuf, &c->ecap) != 0 ||
 		    store_flow_put(l->db, &sf, &id) != 0) {
 			c->failed = 1;
@@ -366,19 +365,10 @@ update_stats(struct live *l)
 static void
 log_stats(struct live *l)
 {
-	const struct analyzer_stats *as = analyzer_stats(l->a);
-	char why[512] = "";
-	size_t len = 0;
+	char why[512];
 
 	update_stats(l);
-	for (int i = 1; i < WHY_COUNT && len < sizeof(why); i++)
-		if (as->malformed[i] > 0)
-			len += (size_t)snprintf(why + len, sizeof(why) - len,
-			    "%s%s %llu", len ? ", " : " (",
-			    decode_reason_name(i),
-			    (unsigned long long)as->malformed[i]);
-	if (len > 0 && len < sizeof(why))
-		snprintf(why + len, sizeof(why) - len, ")");
+	export_malformed_text(analyzer_stats(l->a), why, sizeof(why));
 	log_info("%llu packets, %llu decoded, %llu malformed%s, %llu duplicates, "
 	    "%llu kernel drops; flows %llu active, %llu written, %llu evicted; "
 	    "errors %llu matched, %llu whose flow was never seen; "
@@ -398,15 +388,9 @@ log_stats(struct live *l)
 static int
 store_malformed(struct live *l)
 {
-	const struct analyzer_stats *as = analyzer_stats(l->a);
-
 	if (store_malformed_clear(l->db) != 0)
 		return -1;
-	for (int i = 1; i < WHY_COUNT; i++)
-		if (as->malformed[i] > 0 && store_run_malformed(l->db,
-		    decode_reason_name(i), as->malformed[i]) != 0)
-			return -1;
-	return 0;
+	return export_malformed(l->db, analyzer_stats(l->a));
 }
 
 static void
@@ -698,8 +682,6 @@ live_run(const struct live_opts *o)
 
 	memset(&l, 0, sizeof(l));
 	l.o = o;
-	l.ex = (struct writer_expiry){ o->udp_timeout_us, o->tcp_timeout_us,
-	    o->closed_timeout_us };
 	log_init(1);
 
 	/* Everything that needs root or may fail is opened first, in the

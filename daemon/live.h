@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/export.h"
+
 #define LIVE_MAX_IFACES		16
 
 struct live_opts {
@@ -12,9 +14,7 @@ struct live_opts {
 	int		 nifaces;
 	const char	*filter;	/* -f: added to the default filter */
 	int		 buffer_mb;	/* -B: kernel ring per interface */
-	int64_t		 udp_timeout_us;	/* idle UDP (and other) flows */
-	int64_t		 tcp_timeout_us;	/* idle TCP flows */
-	int64_t		 closed_timeout_us;	/* TCP after FIN both ways/RST */
+	struct expiry	 ex;		/* idle flows leave memory */
 	int64_t		 flush_us;	/* database at most this far behind */
 	int64_t		 stats_us;	/* statistics rows this often */
 	size_t		 max_flows;

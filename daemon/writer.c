@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/tcp_track.h"
+#include "daemon/export.h"
 #include "daemon/writer.h"
 
 /* Oldest first: rowids then follow time, which keeps the indexes cheap. */
@@ -17,78 +17,12 @@ by_first_seen(const void *x, const void *y)
 	return memcmp(&a->key, &b->key, sizeof(a->key));
 }
 
-int
-writer_flow_to_store(struct analyzer *a, const struct flow *f,
-    struct flow_record *sf, struct error_record **buf, size_t *cap)
-{
-	const struct flow_table *ft = analyzer_settle(a);
-	const struct flow_key *k = &f->key;
-	size_t alen = k->family == 6 ? 16 : 4, n = 0;
-	int s = f->src_is_a ? 0 : 1;	/* 0: src is side a */
-
-	static const struct flow_record zero;	/* not memset: see flow_zero */
-
-	*sf = zero;
-	sf->family = k->family;
-	sf->proto = k->proto;
-	sf->has_ports = k->has_ports;
-	memcpy(sf->src, s == 0 ? k->a : k->b, alen);
-	memcpy(sf->dst, s == 0 ? k->b : k->a, alen);
-	sf->sport = s == 0 ? k->pa : k->pb;
-	sf->dport = s == 0 ? k->pb : k->pa;
-	sf->first_us = f->first_us;
-	sf->last_us = f->last_us;
-	sf->pkts_sent = f->pkts[0];
-	sf->bytes_sent = f->bytes[0];
-	sf->pkts_back = f->pkts[1];
-	sf->bytes_back = f->bytes[1];
-	sf->state = (uint8_t)analyzer_flow_state(ft, f);
-	sf->pkts_errored = f->pkts_errored;
-	const struct flow_tcp *t = flow_tcp_find(ft, f);
-	if (t != NULL) {
-		sf->syns = t->syns;
-		sf->syn_span_us = t->syn_last_us - t->syn_first_us;
-		sf->end = (uint8_t)tcp_track_end(ft, f, sf->state);
-		sf->end_by = (uint8_t)tcp_track_end_by(ft, f, sf->end);
-		sf->rst_ttl = t->rst_ttl;
-		sf->dst_ttl = analyzer_dst_ttl(a, f);
-	}
-	for (const struct flow_error *e = flow_error_first(ft, f); e != NULL;
-	    e = flow_error_next(ft, e)) {
-		if (n == *cap) {
-			size_t ncap = *cap ? *cap * 2 : 8;
-			struct error_record *nb = realloc(*buf,
-			    ncap * sizeof(*nb));
-			if (nb == NULL)
-				return -1;
-			*buf = nb;
-			*cap = ncap;
-		}
-		(*buf)[n++] = e->e;
-	}
-	sf->errors = *buf;
-	sf->nerrors = n;
-	return 0;
-}
-
-int64_t
-writer_idle_timeout(const struct writer_expiry *ex, const struct flow *f)
-{
-	if (f->key.proto != PROTO_TCP)
-		return ex->udp_us;
-	if ((f->tcp & FT_TCP_RST) ||
-	    (f->tcp & (FT_TCP_FIN_SRC | FT_TCP_FIN_DST)) ==
-	    (FT_TCP_FIN_SRC | FT_TCP_FIN_DST))
-		return ex->closed_us;
-	return ex->tcp_us;
-}
-
 /* Flows idle at now beyond their timeout, or all of them. */
 struct idle {
 	struct flow		**v;
 	size_t			  n, cap;
 	int64_t			  now;
-	const struct writer_expiry *ex;
+	const struct expiry *ex;
 	int			  all;
 	int			  nomem;
 };
@@ -98,7 +32,7 @@ collect_idle(struct flow *f, void *arg)
 {
 	struct idle *c = arg;
 
-	if (!c->all && c->now - f->last_us <= writer_idle_timeout(c->ex, f))
+	if (!c->all && c->now - f->last_us <= export_idle_timeout(c->ex, f))
 		return 0;
 	if (c->n == c->cap) {
 		size_t ncap = c->cap ? c->cap * 2 : 1024;
@@ -166,7 +100,7 @@ batch_append(struct batch *b, struct analyzer *a, struct flow **v, size_t n)
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct flow_record *sf = &b->flows[b->n];
-		if (writer_flow_to_store(a, v[i], sf, &buf, &bufcap) != 0)
+		if (export_flow(a, v[i], sf, &buf, &bufcap) != 0)
 			goto fail;
 		if (b->nerrs + sf->nerrors > b->errcap) {
 			size_t ncap = b->errcap ? b->errcap * 2 : 256;
@@ -361,7 +295,7 @@ async_hand_over_idle(struct writer_async *w, struct analyzer *a,
 
 int
 writer_async_expire(struct writer_async *w, struct analyzer *a,
-    int64_t now_us, const struct writer_expiry *ex, size_t *n)
+    int64_t now_us, const struct expiry *ex, size_t *n)
 {
 	struct idle c = { .now = now_us, .ex = ex };
 

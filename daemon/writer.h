@@ -3,15 +3,8 @@
 #define UDPFLOWS_WRITER_H
 
 #include "daemon/analyzer.h"
+#include "daemon/export.h"
 #include "store/store.h"
-
-/* How long a flow may stay idle before it leaves memory. */
-struct writer_expiry {
-	int64_t	udp_us;		/* and every protocol but TCP */
-	int64_t	tcp_us;
-	int64_t	closed_us;	/* TCP after a RST or FIN both ways */
-};
-int64_t writer_idle_timeout(const struct writer_expiry *, const struct flow *);
 
 /*
  * Writing an offline run (begun with store_run_begin) on a second thread,
@@ -26,18 +19,11 @@ int64_t writer_idle_timeout(const struct writer_expiry *, const struct flow *);
 struct writer_async;
 struct writer_async *writer_async_start(struct store *);
 int writer_async_expire(struct writer_async *, struct analyzer *,
-    int64_t now_us, const struct writer_expiry *, size_t *n);
+    int64_t now_us, const struct expiry *, size_t *n);
 /*
  * Hand over every flow left (none when the analyzer is NULL), wait for all
  * to be written, and end the thread.
  */
 int writer_async_finish(struct writer_async *, struct analyzer *);
-
-/*
- * One flow in the store's form, its state decided; its errors go into *buf,
- * grown as needed (free it when done). -1 when memory runs out.
- */
-int writer_flow_to_store(struct analyzer *, const struct flow *,
-    struct flow_record *, struct error_record **buf, size_t *cap);
 
 #endif

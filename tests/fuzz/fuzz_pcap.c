@@ -16,7 +16,7 @@
 #include "daemon/analyzer.h"
 #include "daemon/capture_reader.h"
 #include "daemon/clock.h"
-#include "daemon/writer.h"
+#include "daemon/export.h"
 #include "parsers/decode.h"
 #include "parsers/pcap_record.h"
 
@@ -30,7 +30,7 @@ to_store(struct flow *f, void *arg)
 	struct error_record *buf = NULL;
 	size_t cap = 0;
 
-	writer_flow_to_store(a, f, &sf, &buf, &cap);
+	export_flow(a, f, &sf, &buf, &cap);
 	free(buf);
 	return 0;
 }

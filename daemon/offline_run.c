@@ -1,0 +1,247 @@
+#include <err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/clock.h"
+#include "daemon/offline.h"
+#include "daemon/offline_run.h"
+#include "daemon/writer.h"
+
+/*
+ * The run: one transaction, begun before the first packet. Flows idle past
+ * their timeout (by packet time) are handed to the writer thread as the
+ * captures are read and leave memory, the rest at the end.
+ */
+struct offline_run {
+	const struct offline_opts *o;
+	struct store		*db;
+	struct writer_async	*w;		/* writes while we read */
+	struct analyzer		*a;
+	struct offline_input	*inputs;	/* o->ninputs of them */
+	int			 nread;		/* inputs with packets to keep */
+	size_t			 written;	/* flows handed to the writer */
+	size_t			 peak;		/* flows in memory at most */
+	int			 failed;	/* the writer failed */
+};
+
+static const char *
+plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+static int
+expire_tick(void *arg, int64_t ts_us)
+{
+	struct offline_run *r = arg;
+	size_t n, now = flow_table_count(analyzer_settle(r->a));
+
+	if (now > r->peak)
+		r->peak = now;
+	if (writer_async_expire(r->w, r->a, ts_us, &r->o->ex, &n) != 0) {
+		r->failed = 1;
+		return 1;
+	}
+	r->written += n;
+	return 0;
+}
+
+/* The database, the analyzer and the writer; exits on failure. */
+static void
+run_open(struct offline_run *r)
+{
+	char errbuf[512];
+
+	/* The database first: a bad one fails before a long read. */
+	if ((r->db = store_open(r->o->dbpath, STORE_WRITE, errbuf,
+	    sizeof(errbuf))) == NULL)
+		errx(1, "%s", errbuf);
+	if ((r->a = analyzer_new()) == NULL ||
+	    (r->inputs = calloc((size_t)r->o->ninputs,
+	    sizeof(*r->inputs))) == NULL)
+		errx(1, "out of memory");
+	if (store_run_begin(r->db, "offline") != 0)
+		errx(1, "%s", store_errmsg(r->db));
+	int legacy = store_has_v1_digests(r->db);
+	if (legacy < 0)
+		errx(1, "%s", store_errmsg(r->db));
+	for (int i = 0; i < r->o->ninputs; i++) {
+		r->inputs[i].name = r->o->inputs[i];
+		r->inputs[i].legacy_digest = legacy;
+	}
+	if ((r->w = writer_async_start(r->db)) == NULL)
+		errx(1, "cannot start the writer thread");
+}
+
+/*
+ * Read every capture, up to the first that fails; 0, or 1 when one did
+ * (what it gave before its bad spot is kept).
+ */
+static int
+read_inputs(struct offline_run *r)
+{
+	/*
+	 * Each expiry pass visits the whole table: a tenth of the UDP
+	 * timeout apart keeps that cheap, and a flow stays in memory at most
+	 * that long past its timeout.
+	 */
+	struct offline_tick tick = { expire_tick, r,
+	    r->o->ex.udp_us / 10 > 0 ? r->o->ex.udp_us / 10 : 1 };
+	int show_progress = !r->o->quiet && isatty(STDERR_FILENO);
+
+	for (; r->nread < r->o->ninputs; r->nread++) {
+		struct offline_input *in = &r->inputs[r->nread];
+		if (offline_read(r->a, in, show_progress, &tick) == 0)
+			continue;
+		if (r->failed)
+			return 0;		/* the database says why */
+		warnx("%s", in->err);
+		if (in->packets > 0)
+			r->nread++;
+		return 1;
+	}
+	return 0;
+}
+
+/* Record the inputs read and the malformed counts in the run. */
+static int
+record_inputs(struct offline_run *r)
+{
+	for (int i = 0; i < r->nread; i++) {
+		const struct offline_input *in = &r->inputs[i];
+		struct store_input si = {
+			.name = in->name,
+			.packets = in->packets,
+			.linktype = in->linktype,
+		};
+		_Static_assert(sizeof(si.digest) >= sizeof(in->digest) &&
+		    sizeof(si.digest_v1) >= sizeof(in->digest_v1),
+		    "the store holds both digests");
+		memcpy(si.digest, in->digest, sizeof(in->digest));
+		memcpy(si.digest_v1, in->digest_v1, sizeof(in->digest_v1));
+		if (store_run_input(r->db, &si) != 0)
+			return -1;
+	}
+	return export_malformed(r->db, analyzer_stats(r->a));
+}
+
+/* Finish the run begun before reading; 0 when it is safely committed. */
+static int
+run_finish(struct offline_run *r, size_t nflows)
+{
+	const struct analyzer_stats *st = analyzer_stats(r->a);
+	struct store_run_stats rs = {
+		.packets = st->packets,
+		.decoded = st->decoded,
+		.malformed = analyzer_malformed_total(st),
+		.flows = nflows,
+		.errors_matched = st->errors_matched,
+		.errors_unseen = st->errors_unseen,
+	};
+	int replaced;
+
+	/* the flows left, then the store is this thread's again */
+	if (writer_async_finish(r->w, r->failed ? NULL : r->a) != 0 ||
+	    r->failed || record_inputs(r) != 0) {
+		store_run_abort(r->db);
+		return -1;
+	}
+	if (store_run_finish(r->db, &rs, &replaced) != 0)
+		return -1;
+	if (replaced > 0 && !r->o->quiet)
+		fprintf(stderr, "udpflowd: %s: replaced the earlier analysis "
+		    "of the same packets\n", r->o->dbpath);
+	return 0;
+}
+
+/* After a capture failed: how much of it was stored. */
+static void
+say_stored_before_error(const struct offline_run *r, size_t nflows)
+{
+	uint64_t bytes = 0, np = analyzer_stats(r->a)->packets;
+	int known = 1;
+	char size[32], what[64];
+
+	for (int i = 0; i < r->nread; i++) {
+		bytes += r->inputs[i].bytes_read;
+		known &= r->inputs[i].bytes_known;
+	}
+	if (bytes < 10 * 1024)
+		snprintf(size, sizeof(size), "%llu bytes",
+		    (unsigned long long)bytes);
+	else if (bytes < 10 * 1024 * 1024)
+		snprintf(size, sizeof(size), "%llu KB",
+		    (unsigned long long)(bytes / 1024));
+	else
+		snprintf(size, sizeof(size), "%llu MB",
+		    (unsigned long long)(bytes / (1024 * 1024)));
+	const char *pkts = plural(np, "packet", "packets");
+	if (known)
+		snprintf(what, sizeof(what), "%s (%llu %s)", size,
+		    (unsigned long long)np, pkts);
+	else		/* a pipe of pcapng has no offset to give */
+		snprintf(what, sizeof(what), "%llu %s",
+		    (unsigned long long)np, pkts);
+	warnx("stored %zu %s from the first %s read before the error",
+	    nflows, plural(nflows, "flow", "flows"), what);
+}
+
+static void
+summary(const struct analyzer_stats *st, size_t flows, size_t peak,
+    double secs)
+{
+	char why[512], noquote[64] = "", exact[96] = "";
+
+	export_malformed_text(st, why, sizeof(why));
+	if (st->errors_no_quote > 0)
+		snprintf(noquote, sizeof(noquote), ", %llu %s too short to "
+		    "name a flow", (unsigned long long)st->errors_no_quote,
+		    plural(st->errors_no_quote, "error", "errors"));
+	if (st->errors_exact > 0)
+		snprintf(exact, sizeof(exact), " (%llu to the very packet "
+		    "quoted%s)", (unsigned long long)st->errors_exact,
+		    st->errors_altered > 0 ? ", some after NAT" : "");
+	fprintf(stderr, "udpflowd: %llu packets read, %llu decoded, "
+	    "%llu malformed%s, %zu %s, %llu %s matched%s, "
+	    "%llu %s whose flow was never seen%s, at most %zu %s in memory, "
+	    "%.2f s\n",
+	    (unsigned long long)st->packets, (unsigned long long)st->decoded,
+	    (unsigned long long)analyzer_malformed_total(st), why, flows,
+	    plural(flows, "flow", "flows"),
+	    (unsigned long long)st->errors_matched,
+	    plural(st->errors_matched, "error", "errors"), exact,
+	    (unsigned long long)st->errors_unseen,
+	    plural(st->errors_unseen, "error", "errors"), noquote, peak,
+	    plural(peak, "flow", "flows"), secs);
+}
+
+int
+offline_run(const struct offline_opts *o)
+{
+	struct offline_run r = { .o = o };
+	double started = mono_seconds();
+	int status;
+
+	run_open(&r);
+	status = read_inputs(&r);
+	size_t left = flow_table_count(analyzer_settle(r.a));
+	size_t nflows = r.written + left;
+	if (left > r.peak)
+		r.peak = left;
+	if (run_finish(&r, nflows) != 0) {
+		warnx("%s", store_errmsg(r.db));
+		warnx("%s: nothing was stored", o->dbpath);
+		status = 1;
+	} else if (status != 0 && analyzer_stats(r.a)->packets > 0) {
+		say_stored_before_error(&r, nflows);
+	}
+	if (!o->quiet)
+		summary(analyzer_stats(r.a), nflows, r.peak,
+		    mono_seconds() - started);
+	analyzer_free(r.a);
+	free(r.inputs);
+	store_close(r.db);
+	return status;
+}
