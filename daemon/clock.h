@@ -15,6 +15,16 @@ mono_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The wall clock in microseconds since the epoch. */
+static inline int64_t
+wall_us(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
 /*
  * A packet's time in microseconds. A pcapng file can give any 64-bit time,
  * and the product would overflow: seconds are clamped where it would (some

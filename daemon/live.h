@@ -29,7 +29,4 @@ struct live_opts {
 /* Capture until SIGTERM/SIGINT; returns the exit status. */
 int live_run(const struct live_opts *);
 
-/* The BPF filter udpflowd uses, with extra ANDed in (extra may be NULL). */
-void live_filter(char *buf, size_t len, int ethernet, const char *extra);
-
 #endif
