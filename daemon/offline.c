@@ -82,29 +82,33 @@ open_error(struct offline_input *in, const char *msg)
 		snprintf(in->err, sizeof(in->err), "%s: %s", in->name, msg);
 }
 
-int
-offline_read(struct analyzer *a, struct offline_input *in, int show_progress,
-    const struct offline_tick *tick)
-{
-	char errbuf[PCAP_ERRBUF_SIZE], seek_err[256] = "";
-	struct capture_digest dg;
-	struct capture_reader *rd;
-	struct capture_packet pk;
-	struct stat sb;
-	off_t size = 0;
-	FILE *fp;
-	pcap_t *p;
-	int rc, linktype, classic;
-	char *rbuf = NULL;
-	uint64_t record_at = PCAP_FILE_HEADER_LEN;
-	double started = mono_seconds(), shown = started;
+/* An open capture: the stream, libpcap's handle of it, what it is. */
+struct capture_file {
+	FILE		*fp;
+	pcap_t		*p;
+	char		*rbuf;		/* fp's buffer */
+	off_t		 size;		/* 0: not a regular file */
+	int		 linktype;
+	int		 classic;	/* pcap, not pcapng */
+};
 
-	in->err[0] = '\0';
-	in->packets = 0;
-	capture_digest_init(&dg, in->legacy_digest);
+static void
+file_close(struct capture_file *cf)
+{
+	pcap_close(cf->p);		/* closes fp, stdin included */
+	free(cf->rbuf);
+}
+
+/* Open in's capture; -1 with in->err set when it cannot be read. */
+static int
+file_open(struct offline_input *in, struct capture_file *cf)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	struct stat sb;
+
 	if (strcmp(in->name, "-") == 0) {
-		fp = stdin;
-	} else if ((fp = fopen(in->name, "rb")) == NULL) {
+		cf->fp = stdin;
+	} else if ((cf->fp = fopen(in->name, "rb")) == NULL) {
 		snprintf(in->err, sizeof(in->err), "%s: %s", in->name,
 		    strerror(errno));
 		return -1;
@@ -114,83 +118,130 @@ offline_read(struct analyzer *a, struct offline_input *in, int show_progress,
 	 * running, stdio would lock the stream for each. Only this thread
 	 * reads it.
 	 */
-	__fsetlocking(fp, FSETLOCKING_BYCALLER);
+	__fsetlocking(cf->fp, FSETLOCKING_BYCALLER);
 	/*
-	 * Eight pages a read(2), not one; larger buffers measured slower (the
-	 * copy out of them no longer stays in cache). glibc ignores a size
-	 * without a buffer.
+	 * Eight pages a read(2), not one; a larger buffer's copy no longer
+	 * stays in cache. glibc ignores a size without a buffer.
 	 */
-	if ((rbuf = malloc(READ_BUFFER)) != NULL)
-		setvbuf(fp, rbuf, _IOFBF, READ_BUFFER);
-	if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode))
-		size = sb.st_size;
-	p = pcap_fopen_offline_with_tstamp_precision(fp,
+	if ((cf->rbuf = malloc(READ_BUFFER)) != NULL)
+		setvbuf(cf->fp, cf->rbuf, _IOFBF, READ_BUFFER);
+	if (fstat(fileno(cf->fp), &sb) == 0 && S_ISREG(sb.st_mode))
+		cf->size = sb.st_size;
+	cf->p = pcap_fopen_offline_with_tstamp_precision(cf->fp,
 	    PCAP_TSTAMP_PRECISION_MICRO, errbuf);
-	if (p == NULL) {
+	if (cf->p == NULL) {
 		open_error(in, errbuf);
-		if (fp != stdin)
-			fclose(fp);
-		free(rbuf);
+		if (cf->fp != stdin)
+			fclose(cf->fp);
+		free(cf->rbuf);
 		return -1;
 	}
-	linktype = pcap_datalink(p);
-	in->linktype = linktype;
-	if (!link_supported(linktype)) {
-		const char *name = pcap_datalink_val_to_name(linktype);
+	in->linktype = cf->linktype = pcap_datalink(cf->p);
+	if (!link_supported(cf->linktype)) {
+		const char *name = pcap_datalink_val_to_name(cf->linktype);
 		snprintf(in->err, sizeof(in->err), "%s: link type %d (%s) is "
-		    "not supported", in->name, linktype, name ? name : "unknown");
-		pcap_close(p);
-		free(rbuf);
+		    "not supported", in->name, cf->linktype,
+		    name ? name : "unknown");
+		file_close(cf);
 		return -1;
 	}
 	/* pcapng says major version 1, classic pcap 2. */
-	classic = pcap_major_version(p) == 2;
+	cf->classic = pcap_major_version(cf->p) == 2;
+	return 0;
+}
 
-	if ((rd = capture_reader_new(p, fp)) == NULL) {
+/* Where a read is: the packets' digest, the next record, the progress. */
+struct reading {
+	struct capture_digest	dg;
+	uint64_t		record_at;	/* of a classic file */
+	double			started, shown;	/* progress last shown */
+	int64_t			next_tick;
+};
+
+static void
+show_progress(struct reading *r, const struct offline_input *in,
+    struct analyzer *a, const struct capture_file *cf)
+{
+	double now = mono_seconds();
+
+	if (now - r->shown < 0.5)
+		return;
+	progress(in, a, cf->classic ? (off_t)r->record_at : ftello(cf->fp),
+	    cf->size, in->packets, r->started);
+	r->shown = now;
+}
+
+/*
+ * Every packet into the analyzer and the digest; the reader's last
+ * result: 1 when the tick stopped it, else PCAP_ERROR_BREAK at the end
+ * or PCAP_ERROR.
+ */
+static int
+read_packets(struct reading *r, struct analyzer *a, struct offline_input *in,
+    const struct capture_file *cf, struct capture_reader *rd,
+    int progress_shown, const struct offline_tick *tick, char *seek_err,
+    size_t seek_errlen)
+{
+	struct capture_packet pk;
+	int rc;
+
+	while ((rc = capture_reader_next(rd, &pk, seek_err, seek_errlen)) ==
+	    1) {
+		int64_t ts = pk.ts_us;
+		if (tick != NULL && ts >= r->next_tick) {
+			if (r->next_tick != INT64_MIN &&
+			    tick->fn(tick->arg, ts))
+				return 1;
+			r->next_tick = ts + tick->every_us;
+		}
+		analyzer_packet(a, cf->linktype, pk.data, pk.caplen, ts);
+		capture_digest_packet(&r->dg, ts, pk.caplen, pk.len, pk.data);
+		r->record_at += PCAP_RECORD_HEADER_LEN + pk.caplen;
+		if (++in->packets % PROGRESS_EVERY == 0 && progress_shown)
+			show_progress(r, in, a, cf);
+	}
+	return rc;
+}
+
+int
+offline_read(struct analyzer *a, struct offline_input *in, int progress_shown,
+    const struct offline_tick *tick)
+{
+	char seek_err[256] = "";
+	struct capture_file cf = { .size = 0 };
+	struct capture_reader *rd;
+	struct reading r = { .record_at = PCAP_FILE_HEADER_LEN,
+	    .next_tick = INT64_MIN };
+	int rc;
+
+	r.started = r.shown = mono_seconds();
+	in->err[0] = '\0';
+	in->packets = 0;
+	capture_digest_init(&r.dg, in->legacy_digest);
+	if (file_open(in, &cf) != 0)
+		return -1;
+	if ((rd = capture_reader_new(cf.p, cf.fp)) == NULL) {
 		snprintf(in->err, sizeof(in->err), "%s: out of memory",
 		    in->name);
-		pcap_close(p);
-		free(rbuf);
+		file_close(&cf);
 		return -1;
 	}
-	int64_t next_tick = INT64_MIN;
-	int stopped = 0;
-	while ((rc = capture_reader_next(rd, &pk, seek_err,
-	    sizeof(seek_err))) == 1) {
-		int64_t ts = pk.ts_us;
-		if (tick != NULL && ts >= next_tick) {
-			if (next_tick != INT64_MIN && tick->fn(tick->arg, ts)) {
-				stopped = 1;
-				break;
-			}
-			next_tick = ts + tick->every_us;
-		}
-		analyzer_packet(a, linktype, pk.data, pk.caplen, ts);
-		capture_digest_packet(&dg, ts, pk.caplen, pk.len, pk.data);
-		record_at += PCAP_RECORD_HEADER_LEN + pk.caplen;
-		if (++in->packets % PROGRESS_EVERY == 0 && show_progress) {
-			double now = mono_seconds();
-			if (now - shown >= 0.5) {
-				progress(in, a, classic ? (off_t)record_at :
-				    ftello(fp), size, in->packets, started);
-				shown = now;
-			}
-		}
-	}
+	rc = read_packets(&r, a, in, &cf, rd, progress_shown, tick, seek_err,
+	    sizeof(seek_err));
 	capture_reader_free(rd);
-	if (show_progress && shown != started)
+	if (progress_shown && r.shown != r.started)
 		fprintf(stderr, "\r\033[K");
 	if (rc == PCAP_ERROR && seek_err[0] != '\0')
 		snprintf(in->err, sizeof(in->err), "%s: %s", in->name,
 		    seek_err);
 	else if (rc == PCAP_ERROR)
-		read_error(in, p, fp, classic, record_at);
-	off_t pos = classic ? 0 : ftello(fp);
-	in->bytes_read = classic ? record_at : (uint64_t)(pos > 0 ? pos : 0);
-	in->bytes_known = classic || pos >= 0;
-	capture_digest_hex(&dg, in->digest);
-	capture_digest_v1_hex(&dg, in->digest_v1);
-	pcap_close(p);			/* closes fp, stdin included */
-	free(rbuf);
-	return rc == PCAP_ERROR || stopped ? -1 : 0;
+		read_error(in, cf.p, cf.fp, cf.classic, r.record_at);
+	off_t pos = cf.classic ? 0 : ftello(cf.fp);
+	in->bytes_read = cf.classic ? r.record_at :
+	    (uint64_t)(pos > 0 ? pos : 0);
+	in->bytes_known = cf.classic || pos >= 0;
+	capture_digest_hex(&r.dg, in->digest);
+	capture_digest_v1_hex(&r.dg, in->digest_v1);
+	file_close(&cf);
+	return rc == PCAP_ERROR || rc == 1 ? -1 : 0;
 }
