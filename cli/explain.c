@@ -264,13 +264,12 @@ tcp_end(struct para *p, const struct flow_record *f)
 	}
 }
 
-void
-explain_flow(FILE *out, const struct flow_record *f, size_t width)
+/* The head line: service, endpoints, state and when. */
+static void
+explain_head(FILE *out, const struct flow_record *f, const char *svc,
+    size_t width)
 {
-	struct para p = { .len = 0 };
-	char src[80], dst[80], first[40], last[40], svc[32];
-	const char *unit = f->proto == 6 ? "segment" : f->proto == 17 ?
-	    "datagram" : "packet";
+	char src[80], dst[80], first[40], last[40], head[512];
 	const char *state = flow_state_name(f->state);
 
 	endpoint_text(src, sizeof(src), f->family, f->src, f->has_ports,
@@ -279,85 +278,110 @@ explain_flow(FILE *out, const struct flow_record *f, size_t width)
 	    f->dport);
 	time_iso(f->first_us, first, sizeof(first));
 	hhmmss(f->last_us, last, sizeof(last));
-	service(f, svc, sizeof(svc));
-	char head[512];
 	snprintf(head, sizeof(head), "%s %s -> %s: %s (%.10s %.8s to %s UTC)",
 	    svc, src, dst, state ? state : "?", first, first + 11, last);
 	print_wrapped(out, head, 0, width);
+}
 
-	/* What was seen each way. */
+/* What was seen each way. */
+static void
+explain_packets(struct para *p, const struct flow_record *f, const char *unit)
+{
 	if (f->pkts_sent == 0)
-		add(&p, "No %s of it was captured (the capture began later, or "
+		add(p, "No %s of it was captured (the capture began later, or "
 		    "saw only the answer); ", unit);
 	else
-		add(&p, "%llu %s%s sent (%llu bytes), ",
+		add(p, "%llu %s%s sent (%llu bytes), ",
 		    (unsigned long long)f->pkts_sent, unit,
 		    f->pkts_sent == 1 ? "" : "s",
 		    (unsigned long long)f->bytes_sent);
 	if (f->pkts_back == 0)
-		add(&p, "no reply. ");
+		add(p, "no reply. ");
 	else
-		add(&p, "%llu came back (%llu bytes). ",
+		add(p, "%llu came back (%llu bytes). ",
 		    (unsigned long long)f->pkts_back,
 		    (unsigned long long)f->bytes_back);
+}
 
-	/* Who reported what, and what it usually means. */
-	for (size_t i = 0; i < f->nerrors; i++) {
-		const struct error_record *e = &f->errors[i];
-		char rep[64], when[16];
-		addr_text(e->family, e->reporter, rep, sizeof(rep));
-		hhmmss(e->first_us, when, sizeof(when));
-		enum error_role role = error_role(f, e);
-		if (role == ROLE_DESTINATION)
-			add(&p, "%s itself answered %s ", rep,
-			    icmp_error_text(e->family, e->type, e->code));
-		else if (role == ROLE_SOURCE)
-			add(&p, "The sender %s itself answered %s ", rep,
-			    icmp_error_text(e->family, e->type, e->code));
+/* Who reported error e, and what it usually means. */
+static void
+explain_error(struct para *p, const struct flow_record *f,
+    const struct error_record *e)
+{
+	char rep[64], when[16];
+	enum error_role role = error_role(f, e);
+
+	addr_text(e->family, e->reporter, rep, sizeof(rep));
+	hhmmss(e->first_us, when, sizeof(when));
+	if (role == ROLE_DESTINATION)
+		add(p, "%s itself answered %s ", rep,
+		    icmp_error_text(e->family, e->type, e->code));
+	else if (role == ROLE_SOURCE)
+		add(p, "The sender %s itself answered %s ", rep,
+		    icmp_error_text(e->family, e->type, e->code));
+	else
+		add(p, "Router %s reported %s ", rep,
+		    icmp_error_text(e->family, e->type, e->code));
+	add_count(p, e->count);
+	if (e->has_mtu)
+		add(p, " (MTU %u)", e->mtu);
+	add(p, ", first at %s", when);
+	error_evidence(p, f, e);
+	if (role == ROLE_SOURCE)
+		add(p, ": an answer came back after its socket had "
+		    "closed (a late reply; the sender gave up waiting)");
+	else if (f->pkts_back > 0 && f->state == STATE_REFUSED &&
+	    icmp_error_state(e->family, e->type, e->code) ==
+	    STATE_REFUSED)
+		add(p, ": answered until then, then port unreachable: "
+		    "the server stopped mid-conversation");
+	else
+		error_meaning(p, f, e);
+	add(p, ". ");
+}
+
+/* A flow without errors: what silence or an answer means. */
+static void
+explain_no_error(struct para *p, const struct flow_record *f)
+{
+	switch (f->state) {
+	case STATE_SILENT:
+		if (f->proto == 6)
+			tcp_silent(p, f);
 		else
-			add(&p, "Router %s reported %s ", rep,
-			    icmp_error_text(e->family, e->type, e->code));
-		add_count(&p, e->count);
-		if (e->has_mtu)
-			add(&p, " (MTU %u)", e->mtu);
-		add(&p, ", first at %s", when);
-		error_evidence(&p, f, e);
-		if (role == ROLE_SOURCE)
-			add(&p, ": an answer came back after its socket had "
-			    "closed (a late reply; the sender gave up waiting)");
-		else if (f->pkts_back > 0 && f->state == STATE_REFUSED &&
-		    icmp_error_state(e->family, e->type, e->code) ==
-		    STATE_REFUSED)
-			add(&p, ": answered until then, then port unreachable: "
-			    "the server stopped mid-conversation");
-		else
-			error_meaning(&p, f, e);
-		add(&p, ". ");
+			add(p, "Nothing came back and no ICMP: dropped "
+			    "by a firewall, a host down behind a router "
+			    "that sends no ICMP, or a server that "
+			    "received it and did not answer.");
+		break;
+	case STATE_ANSWERED:
+		if (f->proto != 6)
+			add(p, "It was answered and drew no ICMP "
+			    "error.");
+		break;
 	}
+}
 
+void
+explain_flow(FILE *out, const struct flow_record *f, size_t width)
+{
+	struct para p = { .len = 0 };
+	char svc[32];
+	const char *unit = f->proto == 6 ? "segment" : f->proto == 17 ?
+	    "datagram" : "packet";
+
+	service(f, svc, sizeof(svc));
+	explain_head(out, f, svc, width);
+	explain_packets(&p, f, unit);
+	for (size_t i = 0; i < f->nerrors; i++)
+		explain_error(&p, f, &f->errors[i]);
 	rate_limited(&p, f, unit);
 	if (f->proto == 6 && f->state == STATE_REFUSED && f->rst_ttl != 0)
 		tcp_reset(&p, f, svc);
 	else if (f->proto == 6 && f->end != END_NONE)
 		tcp_end(&p, f);
-	if (f->nerrors == 0) {
-		switch (f->state) {
-		case STATE_SILENT:
-			if (f->proto == 6)
-				tcp_silent(&p, f);
-			else
-				add(&p, "Nothing came back and no ICMP: dropped "
-				    "by a firewall, a host down behind a router "
-				    "that sends no ICMP, or a server that "
-				    "received it and did not answer.");
-			break;
-		case STATE_ANSWERED:
-			if (f->proto != 6)
-				add(&p, "It was answered and drew no ICMP "
-				    "error.");
-			break;
-		}
-	}
+	if (f->nerrors == 0)
+		explain_no_error(&p, f);
 	while (p.len > 0 && p.text[p.len - 1] == ' ')
 		p.text[--p.len] = '\0';
 

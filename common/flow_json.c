@@ -47,6 +47,40 @@ side_name(int back)
 	return back ? "destination" : "source";
 }
 
+/* One error aggregate of flow f, as in the contract above. */
+static json_t *
+error_json(const struct flow_record *f, const struct error_record *e)
+{
+	char a[64], t[40];
+	json_t *eo = json_object();
+
+	if (eo == NULL)
+		return NULL;
+	json_object_set_new(eo, "family",
+	    json_string(e->family == 6 ? "icmp6" : "icmp"));
+	json_object_set_new(eo, "type", json_integer(e->type));
+	json_object_set_new(eo, "code", json_integer(e->code));
+	addr_text(e->family, e->reporter, a, sizeof(a));
+	json_object_set_new(eo, "reporter", json_string(a));
+	json_object_set_new(eo, "count", json_integer(e->count));
+	time_iso(e->first_us, t, sizeof(t));
+	json_object_set_new(eo, "first", json_string(t));
+	time_iso(e->last_us, t, sizeof(t));
+	json_object_set_new(eo, "last", json_string(t));
+	json_object_set_new(eo, "mtu", e->has_mtu ?
+	    json_integer(e->mtu) : json_null());
+	json_object_set_new(eo, "reporter_role",
+	    json_string(error_role_name(error_role(f, e))));
+	int hops = flow_error_hops(f, e);
+	json_object_set_new(eo, "hops", int_or_null(hops >= 0, hops));
+	json_object_set_new(eo, "rtt_us", int_or_null(e->rtt_us >= 0,
+	    e->rtt_us));
+	json_object_set_new(eo, "matched", json_integer(e->matched));
+	json_object_set_new(eo, "quote_altered",
+	    json_boolean(e->altered > 0));
+	return eo;
+}
+
 json_t *
 flow_json(const struct flow_record *f)
 {
@@ -90,32 +124,9 @@ flow_json(const struct flow_record *f)
 	json_object_set_new(o, "dst_ttl", int_or_null(f->dst_ttl, f->dst_ttl));
 	json_object_set_new(o, "rst_from", str_or_null(flow_rst_from(f)));
 	for (size_t i = 0; i < f->nerrors; i++) {
-		const struct error_record *e = &f->errors[i];
-		json_t *eo = json_object();
+		json_t *eo = error_json(f, &f->errors[i]);
 		if (eo == NULL)
 			break;
-		json_object_set_new(eo, "family",
-		    json_string(e->family == 6 ? "icmp6" : "icmp"));
-		json_object_set_new(eo, "type", json_integer(e->type));
-		json_object_set_new(eo, "code", json_integer(e->code));
-		addr_text(e->family, e->reporter, a, sizeof(a));
-		json_object_set_new(eo, "reporter", json_string(a));
-		json_object_set_new(eo, "count", json_integer(e->count));
-		time_iso(e->first_us, t, sizeof(t));
-		json_object_set_new(eo, "first", json_string(t));
-		time_iso(e->last_us, t, sizeof(t));
-		json_object_set_new(eo, "last", json_string(t));
-		json_object_set_new(eo, "mtu", e->has_mtu ?
-		    json_integer(e->mtu) : json_null());
-		json_object_set_new(eo, "reporter_role",
-		    json_string(error_role_name(error_role(f, e))));
-		int hops = flow_error_hops(f, e);
-		json_object_set_new(eo, "hops", int_or_null(hops >= 0, hops));
-		json_object_set_new(eo, "rtt_us", int_or_null(e->rtt_us >= 0,
-		    e->rtt_us));
-		json_object_set_new(eo, "matched", json_integer(e->matched));
-		json_object_set_new(eo, "quote_altered",
-		    json_boolean(e->altered > 0));
 		json_array_append_new(errs, eo);
 	}
 	json_object_set_new(o, "errors", errs);
