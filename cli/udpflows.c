@@ -193,140 +193,167 @@ parse_sort(const char *s)
 	errx(2, "--sort %.100s: first, last, packets or errors", s);
 }
 
+static const struct option longopts[] = {
+	{ "database",	required_argument,	NULL, 'd' },
+	{ "refused",	no_argument,		NULL, OPT_REFUSED },
+	{ "unreachable", no_argument,		NULL, OPT_UNREACHABLE },
+	{ "silent",	no_argument,		NULL, OPT_SILENT },
+	{ "answered",	no_argument,		NULL, OPT_ANSWERED },
+	{ "state",	required_argument,	NULL, OPT_STATE },
+	{ "all",	no_argument,		NULL, OPT_ALL },
+	{ "host",	required_argument,	NULL, OPT_HOST },
+	{ "src",	required_argument,	NULL, OPT_SRC },
+	{ "dst",	required_argument,	NULL, OPT_DST },
+	{ "net",	required_argument,	NULL, OPT_NET },
+	{ "port",	required_argument,	NULL, OPT_PORT },
+	{ "proto",	required_argument,	NULL, OPT_PROTO },
+	{ "reporter",	required_argument,	NULL, OPT_REPORTER },
+	{ "since",	required_argument,	NULL, OPT_SINCE },
+	{ "until",	required_argument,	NULL, OPT_UNTIL },
+	{ "limit",	required_argument,	NULL, OPT_LIMIT },
+	{ "sort",	required_argument,	NULL, OPT_SORT },
+	{ "json",	no_argument,		NULL, OPT_JSON },
+	{ "csv",	no_argument,		NULL, OPT_CSV },
+	{ "color",	optional_argument,	NULL, OPT_COLOR },
+	{ "colour",	optional_argument,	NULL, OPT_COLOR },
+	{ "summary",	no_argument,		NULL, OPT_SUMMARY },
+	{ "explain",	no_argument,		NULL, OPT_EXPLAIN },
+	{ "timeline",	no_argument,		NULL, OPT_TIMELINE },
+	{ "bucket",	required_argument,	NULL, OPT_BUCKET },
+	{ "stats",	no_argument,		NULL, OPT_STATS },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ "version",	no_argument,		NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* An option that selects flows; 0 when ch is none. */
+static int
+select_option(int ch, struct opts *o)
+{
+	struct store_query *q = &o->q;
+
+	switch (ch) {
+	case OPT_REFUSED:
+		add_state(o, STATE_REFUSED);
+		break;
+	case OPT_UNREACHABLE:
+		for (int s = STATE_REFUSED; s <= STATE_UNREACHABLE; s++)
+			if (s != STATE_TTL_EXCEEDED)
+				add_state(o, s);
+		break;
+	case OPT_SILENT:
+		add_state(o, STATE_SILENT);
+		break;
+	case OPT_ANSWERED:
+		add_state(o, STATE_ANSWERED);
+		break;
+	case OPT_STATE:
+		add_states(o, optarg);
+		break;
+	case OPT_ALL:
+		o->nstates = 0;
+		break;
+	case OPT_HOST:
+		addr_filter(&q->host, &o->host, "--host", optarg, 0);
+		break;
+	case OPT_SRC:
+		addr_filter(&q->src, &o->src, "--src", optarg, 0);
+		break;
+	case OPT_DST:
+		addr_filter(&q->dst, &o->dst, "--dst", optarg, 0);
+		break;
+	case OPT_NET:
+		addr_filter(&q->net, &o->net, "--net", optarg, 1);
+		break;
+	case OPT_REPORTER:
+		parse_addr(&o->reporter, "--reporter", optarg, 0);
+		q->reporter = o->reporter.lo;
+		q->reporterlen = o->reporter.len;
+		break;
+	case OPT_PORT:
+		q->port = (int)parse_number("--port", optarg, 0, 65535);
+		break;
+	case OPT_PROTO:
+		q->proto = parse_proto(optarg);
+		break;
+	case OPT_SINCE:
+		q->since_us = parse_time("--since", optarg);
+		q->has_since = 1;
+		break;
+	case OPT_UNTIL:
+		q->until_us = parse_time("--until", optarg);
+		q->has_until = 1;
+		break;
+	case OPT_LIMIT:
+		o->limit = parse_number("--limit", optarg, 1, INT64_MAX);
+		break;
+	case OPT_SORT:
+		q->sort = parse_sort(optarg);
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
+/* An option that chooses the output; 0 when ch is none. */
+static int
+output_option(int ch, struct opts *o)
+{
+	switch (ch) {
+	case OPT_JSON:
+		o->json = 1;
+		break;
+	case OPT_CSV:
+		o->csv = 1;
+		break;
+	case OPT_SUMMARY:
+		o->summary = 1;
+		break;
+	case OPT_EXPLAIN:
+		o->explain = 1;
+		break;
+	case OPT_TIMELINE:
+		o->timeline = 1;
+		break;
+	case OPT_STATS:
+		o->stats = 1;
+		break;
+	case OPT_BUCKET:
+		if (duration_parse(optarg, &o->bucket_us) != 0 ||
+		    o->bucket_us == 0)
+			errx(2, "--bucket %.100s: not a span (90s, 1m, "
+			    "1h, 1d)", optarg);
+		break;
+	case OPT_COLOR:
+		if (optarg == NULL || strcmp(optarg, "always") == 0)
+			o->color = 1;
+		else if (strcmp(optarg, "never") == 0)
+			o->color = 0;
+		else if (strcmp(optarg, "auto") == 0)
+			o->color = -1;
+		else
+			errx(2, "--color=%.100s: auto, always or never",
+			    optarg);
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
 static void
 parse_args(int argc, char *argv[], struct opts *o, const char **dbpath)
 {
-	static const struct option longopts[] = {
-		{ "database",	required_argument,	NULL, 'd' },
-		{ "refused",	no_argument,		NULL, OPT_REFUSED },
-		{ "unreachable", no_argument,		NULL, OPT_UNREACHABLE },
-		{ "silent",	no_argument,		NULL, OPT_SILENT },
-		{ "answered",	no_argument,		NULL, OPT_ANSWERED },
-		{ "state",	required_argument,	NULL, OPT_STATE },
-		{ "all",	no_argument,		NULL, OPT_ALL },
-		{ "host",	required_argument,	NULL, OPT_HOST },
-		{ "src",	required_argument,	NULL, OPT_SRC },
-		{ "dst",	required_argument,	NULL, OPT_DST },
-		{ "net",	required_argument,	NULL, OPT_NET },
-		{ "port",	required_argument,	NULL, OPT_PORT },
-		{ "proto",	required_argument,	NULL, OPT_PROTO },
-		{ "reporter",	required_argument,	NULL, OPT_REPORTER },
-		{ "since",	required_argument,	NULL, OPT_SINCE },
-		{ "until",	required_argument,	NULL, OPT_UNTIL },
-		{ "limit",	required_argument,	NULL, OPT_LIMIT },
-		{ "sort",	required_argument,	NULL, OPT_SORT },
-		{ "json",	no_argument,		NULL, OPT_JSON },
-		{ "csv",	no_argument,		NULL, OPT_CSV },
-		{ "color",	optional_argument,	NULL, OPT_COLOR },
-		{ "colour",	optional_argument,	NULL, OPT_COLOR },
-		{ "summary",	no_argument,		NULL, OPT_SUMMARY },
-		{ "explain",	no_argument,		NULL, OPT_EXPLAIN },
-		{ "timeline",	no_argument,		NULL, OPT_TIMELINE },
-		{ "bucket",	required_argument,	NULL, OPT_BUCKET },
-		{ "stats",	no_argument,		NULL, OPT_STATS },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ "version",	no_argument,		NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct store_query *q = &o->q;
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "d:hV", longopts, NULL)) != -1) {
+		if (select_option(ch, o) || output_option(ch, o))
+			continue;
 		switch (ch) {
 		case 'd':
 			*dbpath = optarg;
-			break;
-		case OPT_REFUSED:
-			add_state(o, STATE_REFUSED);
-			break;
-		case OPT_UNREACHABLE:
-			for (int s = STATE_REFUSED; s <= STATE_UNREACHABLE; s++)
-				if (s != STATE_TTL_EXCEEDED)
-					add_state(o, s);
-			break;
-		case OPT_SILENT:
-			add_state(o, STATE_SILENT);
-			break;
-		case OPT_ANSWERED:
-			add_state(o, STATE_ANSWERED);
-			break;
-		case OPT_STATE:
-			add_states(o, optarg);
-			break;
-		case OPT_ALL:
-			o->nstates = 0;
-			break;
-		case OPT_HOST:
-			addr_filter(&q->host, &o->host, "--host", optarg, 0);
-			break;
-		case OPT_SRC:
-			addr_filter(&q->src, &o->src, "--src", optarg, 0);
-			break;
-		case OPT_DST:
-			addr_filter(&q->dst, &o->dst, "--dst", optarg, 0);
-			break;
-		case OPT_NET:
-			addr_filter(&q->net, &o->net, "--net", optarg, 1);
-			break;
-		case OPT_REPORTER:
-			parse_addr(&o->reporter, "--reporter", optarg, 0);
-			q->reporter = o->reporter.lo;
-			q->reporterlen = o->reporter.len;
-			break;
-		case OPT_PORT:
-			q->port = (int)parse_number("--port", optarg, 0, 65535);
-			break;
-		case OPT_PROTO:
-			q->proto = parse_proto(optarg);
-			break;
-		case OPT_SINCE:
-			q->since_us = parse_time("--since", optarg);
-			q->has_since = 1;
-			break;
-		case OPT_UNTIL:
-			q->until_us = parse_time("--until", optarg);
-			q->has_until = 1;
-			break;
-		case OPT_LIMIT:
-			o->limit = parse_number("--limit", optarg, 1, INT64_MAX);
-			break;
-		case OPT_SORT:
-			q->sort = parse_sort(optarg);
-			break;
-		case OPT_JSON:
-			o->json = 1;
-			break;
-		case OPT_CSV:
-			o->csv = 1;
-			break;
-		case OPT_SUMMARY:
-			o->summary = 1;
-			break;
-		case OPT_EXPLAIN:
-			o->explain = 1;
-			break;
-		case OPT_TIMELINE:
-			o->timeline = 1;
-			break;
-		case OPT_STATS:
-			o->stats = 1;
-			break;
-		case OPT_BUCKET:
-			if (duration_parse(optarg, &o->bucket_us) != 0 ||
-			    o->bucket_us == 0)
-				errx(2, "--bucket %.100s: not a span (90s, 1m, "
-				    "1h, 1d)", optarg);
-			break;
-		case OPT_COLOR:
-			if (optarg == NULL || strcmp(optarg, "always") == 0)
-				o->color = 1;
-			else if (strcmp(optarg, "never") == 0)
-				o->color = 0;
-			else if (strcmp(optarg, "auto") == 0)
-				o->color = -1;
-			else
-				errx(2, "--color=%.100s: auto, always or never",
-				    optarg);
 			break;
 		case 'h':
 			usage(stdout, 0);
