@@ -6,8 +6,8 @@
  *
  * Version 2 ("v2:" and 32 hex digits) multiplies pairs of words into 128
  * bits, five independent products a packet and one dependent step for each
- * half of the state; version 1 (32 hex digits, written before) chained ten
- * dependent multiplies a packet, a tenth of all the reading time. Version 1
+ * half of the state, so that the products overlap; version 1 (32 hex
+ * digits, written before) chained ten dependent multiplies a packet. Version 1
  * is still computed when a database holds such digests (legacy), so that
  * captures analyzed before are still recognised.
  */

@@ -9,7 +9,7 @@
 #include "parsers/decode.h"
 #include "parsers/pcap_record.h"
 
-#define CHUNK		(64 << 10)	/* a read; 32-256 KiB measured alike */
+#define CHUNK		(64 << 10)	/* a read: many records, still in cache */
 #define MAX_SNAPLEN	(1u << 20)	/* beyond: libpcap reads */
 
 struct capture_reader {

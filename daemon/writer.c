@@ -143,7 +143,7 @@ batch_write(struct store *s, struct batch *b)
 /*
  * Flows handed over gather into a batch of at least this many before it
  * is queued: a sparse capture expires a few flows a tick, and a batch a
- * tick cost more in queueing and small statements than in writing.
+ * tick would cost more in queueing and small statements than in writing.
  */
 #define ASYNC_BATCH_FLOWS	512
 

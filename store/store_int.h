@@ -24,8 +24,8 @@
  * OR ROLLBACK: a row that breaks a constraint ends the whole transaction,
  * which is what a failed write does to a run or a flush anyway. With the
  * default (ABORT) SQLite must be able to undo just the statement, so each
- * multi-row INSERT opened a statement journal and copied into it every
- * page it touched first: 13% of the writer thread's instructions.
+ * multi-row INSERT would open a statement journal and copy into it every
+ * page it touches first.
  */
 #define FLOW_INSERT	"INSERT OR ROLLBACK INTO flows(id, run_id, proto," \
 	" src, sport, dst, dport, first_us, last_us, pkts_sent, bytes_sent," \

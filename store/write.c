@@ -16,8 +16,7 @@
  * A run's flows and errors go in multi-row INSERTs of these sizes (the
  * largest that fit, then smaller): one statement's cursors stay on the
  * indexes' last pages from row to row, so keys that follow time append
- * without a seek from the root. tests/bench measured 1.5-2x the rows per
- * second of one row a statement.
+ * without a seek from the root, and one step binds many rows.
  */
 const int store_many_rows[MANY_SIZES] = { 256, 16 };
 

@@ -38,8 +38,8 @@ writeback_open(struct store *s)
 
 /*
  * A run's transaction writes its pages to the WAL as they leave SQLite's
- * cache, and the checkpoint after the commit first fsyncs the whole WAL:
- * 100 MB for the 10M bench, waited for at the very end of the run. The
+ * cache, and the checkpoint after the commit first fsyncs the whole WAL,
+ * which is as large as the run, waited for at the very end of it. The
  * kernel is asked to start writing the WAL out as it grows instead (what
  * PostgreSQL's wal_writer_flush_after does), so that fsync finds little
  * left: only the frame headers the commit rewrites. A hint; nothing
@@ -68,8 +68,8 @@ store_wal_writeback(struct store *s)
 
 /*
  * The checkpoint that follows a run's commit copies the WAL into the
- * database a page at a time, then fsyncs the database: 100 MB written out
- * while the process waits, at the end of the 10M bench. A second thread
+ * database a page at a time, then fsyncs the database: the whole run
+ * written out while the process waits. A second thread
  * meanwhile asks the kernel to write out what is dirty in both files every
  * few milliseconds, so that the writing overlaps the copying and the
  * fsyncs find little left (PostgreSQL's checkpoint_flush_after).
