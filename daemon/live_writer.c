@@ -16,6 +16,7 @@
 #include "daemon/clock.h"
 #include "daemon/live_writer.h"
 #include "daemon/log.h"
+#include "daemon/writer.h"
 #include "store/store.h"
 
 struct live_writer {
@@ -30,24 +31,27 @@ struct live_writer {
 
 static void attach_db(struct live_writer *, struct analyzer *);
 
+/* A flow written in this flush, applied once the commit succeeded. */
 struct pending {
 	struct flow	*f;
 	int64_t		 id;
 	json_t		*line;		/* for --ndjson, written after commit */
 };
 
+/* Flows written a batch of at most this many at a time. */
+#define LIVE_BATCH_FLOWS	512
+
 struct flush_ctx {
 	struct live_writer *w;
-	struct analyzer	*a;
 	int64_t		 now, evict_before;
 	int		 all;
+	struct flow	**dirty;	/* to write, in table order */
+	size_t		 ndirty, capdirty;
 	struct pending	*put;		/* written: applied after commit */
-	size_t		 nput, capput;
+	size_t		 nput;
 	struct flow_key	*gone;		/* to drop after commit */
 	size_t		 ngone, capgone;
 	size_t		 evicted;
-	struct error_record *ebuf;
-	size_t		 ecap;
 	int		 failed;
 };
 
@@ -65,31 +69,24 @@ grow(void **v, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+/* What the flush does with flow f: write it, drop it, both or neither. */
 static int
 flush_one(struct flow *f, void *arg)
 {
 	struct flush_ctx *c = arg;
-	struct live_writer *w = c->w;
 	int expired = c->all || c->now - f->last_us >
-	    export_idle_timeout(&w->o->ex, f);
+	    export_idle_timeout(&c->w->o->ex, f);
 	int evicted = !expired && f->last_us <= c->evict_before;
-	struct flow_record sf;
-	int64_t id = f->db_id;
 
 	if (c->failed || (!f->dirty && !expired && !evicted))
 		return 0;
 	if (f->dirty) {
-		if (grow((void **)&c->put, &c->capput, c->nput,
-		    sizeof(*c->put)) != 0 ||
-		    export_flow(c->a, f, &sf, &c->ebuf,
-		    &c->ecap) != 0 ||
-		    store_flow_put(w->db, &sf, &id) != 0) {
+		if (grow((void **)&c->dirty, &c->capdirty, c->ndirty,
+		    sizeof(*c->dirty)) != 0) {
 			c->failed = 1;
 			return 0;
 		}
-		c->put[c->nput].f = f;
-		c->put[c->nput].line = w->ndjson != NULL ? flow_json(&sf) : NULL;
-		c->put[c->nput++].id = id;
+		c->dirty[c->ndirty++] = f;
 	}
 	if (expired || evicted) {
 		if (grow((void **)&c->gone, &c->capgone, c->ngone,
@@ -98,6 +95,43 @@ flush_one(struct flow *f, void *arg)
 		c->gone[c->ngone++] = f->key;
 		if (evicted)
 			c->evicted++;
+	}
+	return 0;
+}
+
+/*
+ * Write the flows chosen, a batch at a time, in the open transaction;
+ * each one's row id (and NDJSON line) waits in c->put for the commit.
+ */
+static int
+write_dirty(struct flush_ctx *c, struct analyzer *a)
+{
+	struct live_writer *w = c->w;
+	int64_t ids[LIVE_BATCH_FLOWS];
+
+	if (c->ndirty > 0 &&
+	    (c->put = calloc(c->ndirty, sizeof(*c->put))) == NULL)
+		return -1;
+	for (size_t off = 0, m; off < c->ndirty; off += m) {
+		m = c->ndirty - off < LIVE_BATCH_FLOWS ? c->ndirty - off :
+		    LIVE_BATCH_FLOWS;
+		struct writer_batch *b = writer_batch_append(NULL, a,
+		    c->dirty + off, m);
+		if (b == NULL)
+			return -1;
+		for (size_t j = 0; j < m; j++)
+			ids[j] = c->dirty[off + j]->db_id;
+		if (writer_batch_put(w->db, b, ids) != 0) {
+			writer_batch_free(b);
+			return -1;
+		}
+		for (size_t j = 0; j < m; j++, c->nput++) {
+			c->put[c->nput].f = c->dirty[off + j];
+			c->put[c->nput].id = ids[j];
+			c->put[c->nput].line = w->ndjson == NULL ? NULL :
+			    flow_json(writer_batch_record(b, j));
+		}
+		writer_batch_free(b);
 	}
 	return 0;
 }
@@ -136,7 +170,7 @@ void
 live_writer_flush(struct live_writer *w, struct analyzer *a, int64_t now,
     int64_t evict_before, int all)
 {
-	struct flush_ctx c = { .w = w, .a = a, .now = now, .all = all,
+	struct flush_ctx c = { .w = w, .now = now, .all = all,
 	    .evict_before = evict_before };
 	struct flow_table *ft = analyzer_settle(a);
 
@@ -149,7 +183,8 @@ live_writer_flush(struct live_writer *w, struct analyzer *a, int64_t now,
 		c.failed = 1;
 	} else {
 		flow_table_foreach(ft, flush_one, &c);
-		if (c.failed || store_batch_commit(w->db) != 0) {
+		if (c.failed || write_dirty(&c, a) != 0 ||
+		    store_batch_commit(w->db) != 0) {
 			store_batch_abort(w->db);
 			c.failed = 1;
 		}
@@ -165,8 +200,8 @@ live_writer_flush(struct live_writer *w, struct analyzer *a, int64_t now,
 	for (size_t i = 0; i < c.nput; i++)
 		json_decref(c.put[i].line);
 	free(c.put);
+	free(c.dirty);
 	free(c.gone);
-	free(c.ebuf);
 }
 
 static int

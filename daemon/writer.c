@@ -1,3 +1,7 @@
+/*
+ * The writer: flows exported into batches of records and the batches
+ * written, for both run modes (see writer.h).
+ */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,17 +56,17 @@ collect_idle(struct flow *f, void *arg)
  * A batch of flows in the store's form, their error records in one array
  * (each flow's by offset, set to pointers when written).
  */
-struct batch {
+struct writer_batch {
 	struct flow_record	*flows;
 	size_t			*erroff;
 	size_t			 n, cap;
 	struct error_record	*errs;
 	size_t			 nerrs, errcap;
-	struct batch		*next;
+	struct writer_batch	*next;
 };
 
-static void
-batch_free(struct batch *b)
+void
+writer_batch_free(struct writer_batch *b)
 {
 	if (b == NULL)
 		return;
@@ -76,8 +80,9 @@ batch_free(struct batch *b)
  * Append flows v[0..n) (sorted), converted, to batch b (a new one when b
  * is NULL); NULL when memory runs out (b is freed).
  */
-static struct batch *
-batch_append(struct batch *b, struct analyzer *a, struct flow **v, size_t n)
+struct writer_batch *
+writer_batch_append(struct writer_batch *b, struct analyzer *a,
+    struct flow *const *v, size_t n)
 {
 	struct error_record *buf = NULL;
 	size_t bufcap = 0;
@@ -125,17 +130,39 @@ batch_append(struct batch *b, struct analyzer *a, struct flow **v, size_t n)
 	return b;
 fail:
 	free(buf);
-	batch_free(b);
+	writer_batch_free(b);
 	return NULL;
 }
 
-static int
-batch_write(struct store *s, struct batch *b)
+/* Record i with its errors in place (no arithmetic on a NULL array). */
+static struct flow_record *
+batch_record(struct writer_batch *b, size_t i)
+{
+	b->flows[i].errors = b->errs != NULL ? b->errs + b->erroff[i] : NULL;
+	return &b->flows[i];
+}
+
+const struct flow_record *
+writer_batch_record(struct writer_batch *b, size_t i)
+{
+	return batch_record(b, i);
+}
+
+int
+writer_batch_put(struct store *s, struct writer_batch *b, int64_t *ids)
 {
 	for (size_t i = 0; i < b->n; i++)
-		/* no arithmetic on a NULL array (a batch without errors) */
-		b->flows[i].errors = b->errs != NULL ?
-		    b->errs + b->erroff[i] : NULL;
+		if (store_flow_put(s, batch_record(b, i), &ids[i]) != 0)
+			return -1;
+	return 0;
+}
+
+/* An offline run's batch: new rows, numbered in order. */
+static int
+batch_write(struct store *s, struct writer_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		batch_record(b, i);
 	return store_run_flows(s, b->flows, b->n);
 }
 
@@ -152,9 +179,9 @@ struct writer_async {
 	pthread_t	 thread;
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;		/* work queued, room made, or done */
-	struct batch	*head, *tail;
+	struct writer_batch	*head, *tail;
 	size_t		 queued;
-	struct batch	*filling;	/* the reader's, not queued yet */
+	struct writer_batch	*filling;	/* the reader's, not queued yet */
 	int		 done;		/* no more batches will come */
 	int		 failed;
 };
@@ -168,7 +195,7 @@ async_main(void *arg)
 	for (;;) {
 		while (w->head == NULL && !w->done)
 			pthread_cond_wait(&w->cv, &w->mu);
-		struct batch *b = w->head;
+		struct writer_batch *b = w->head;
 		if (b == NULL)
 			break;
 		w->head = b->next;
@@ -178,7 +205,7 @@ async_main(void *arg)
 		pthread_mutex_unlock(&w->mu);
 		/* the store is this thread's alone until finish */
 		int rc = failed ? 0 : batch_write(w->s, b);
-		batch_free(b);
+		writer_batch_free(b);
 		pthread_mutex_lock(&w->mu);
 		w->queued--;
 		if (rc != 0)
@@ -210,7 +237,7 @@ writer_async_start(struct store *s)
 
 /* Queue a batch (NULL: memory ran out); -1 once anything failed. */
 static int
-async_put(struct writer_async *w, struct batch *b)
+async_put(struct writer_async *w, struct writer_batch *b)
 {
 	int rc;
 
@@ -231,7 +258,7 @@ async_put(struct writer_async *w, struct batch *b)
 	}
 	pthread_mutex_unlock(&w->mu);
 	if (rc != 0)
-		batch_free(b);
+		writer_batch_free(b);
 	return rc;
 }
 
@@ -239,7 +266,7 @@ async_put(struct writer_async *w, struct batch *b)
 static int
 async_queue_filling(struct writer_async *w)
 {
-	struct batch *b = w->filling;
+	struct writer_batch *b = w->filling;
 
 	w->filling = NULL;
 	return async_put(w, b);
@@ -261,7 +288,7 @@ async_hand_over(struct writer_async *w, struct analyzer *a, struct flow **v,
 		qsort(v, n, sizeof(*v), by_first_seen);
 	for (size_t off = 0, m; off < n; off += m) {
 		m = n - off < ASYNC_BATCH_FLOWS ? n - off : ASYNC_BATCH_FLOWS;
-		if ((w->filling = batch_append(w->filling, a, v + off, m)) ==
+		if ((w->filling = writer_batch_append(w->filling, a, v + off, m)) ==
 		    NULL)
 			return async_put(w, NULL);
 		/* flows stay where they are when others are removed */
@@ -311,7 +338,7 @@ writer_async_finish(struct writer_async *w, struct analyzer *a)
 
 	if (a != NULL)
 		rc = async_hand_over_idle(w, a, &c, &n);
-	batch_free(w->filling);		/* only when the hand-over failed */
+	writer_batch_free(w->filling);		/* only when the hand-over failed */
 	pthread_mutex_lock(&w->mu);
 	w->done = 1;
 	pthread_cond_broadcast(&w->cv);

@@ -1,10 +1,38 @@
-/* Writing the flow table of an analysis to the store. */
+/*
+ * The writer: how flows in memory reach the store, for both run modes. A
+ * batch holds flows exported as records (daemon/export.h). The offline run
+ * hands its idle flows to the writer thread below, which appends batches
+ * to the run's one transaction; the live run writes each flush's batches
+ * in place (writer_batch_put) in a transaction of its own
+ * (daemon/live_writer.c).
+ */
 #ifndef UDPFLOWS_WRITER_H
 #define UDPFLOWS_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 #include "daemon/analyzer.h"
 #include "daemon/export.h"
 #include "store/store.h"
+
+struct writer_batch;
+/*
+ * Append flows v[0..n), exported, to batch b (a new one when b is NULL);
+ * NULL when memory runs out (b is freed).
+ */
+struct writer_batch *writer_batch_append(struct writer_batch *b,
+    struct analyzer *, struct flow *const *v, size_t n);
+void writer_batch_free(struct writer_batch *);
+/* Record i of the batch, valid until the batch is freed. */
+const struct flow_record *writer_batch_record(struct writer_batch *,
+    size_t i);
+/*
+ * Write each record of the batch, in a transaction the caller opened:
+ * inserted when ids[i] is 0 (ids[i] is then set), else rewritten in row
+ * ids[i] with its errors.
+ */
+int writer_batch_put(struct store *, struct writer_batch *, int64_t *ids);
 
 /*
  * Writing an offline run (begun with store_run_begin) on a second thread,
