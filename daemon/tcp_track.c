@@ -11,16 +11,11 @@ flow_dst_addr(const struct flow *f)
 	return f->src_is_a ? f->key.b : f->key.a;
 }
 
-int
-tcp_track_segment(struct flow_table *ft, const struct host_ttl *hosts,
-    struct flow *f, const struct decoded *d, int back, int64_t ts_us,
-    uint64_t iface)
+/* The handshake: SYNs sent, a SYN+ACK or a RST back, FINs and RSTs. */
+static void
+track_flags(struct flow *f, struct flow_tcp *t, uint8_t flags, int back,
+    int64_t ts_us)
 {
-	struct flow_tcp *t = flow_tcp_get(ft, f);
-	uint8_t flags = d->tcp_flags;
-
-	if (t == NULL)
-		return -1;
 	uint8_t synack = flags & (TCP_SYN | TCP_ACK);
 
 	if (flags & TCP_FIN)
@@ -40,34 +35,55 @@ tcp_track_segment(struct flow_table *ft, const struct host_ttl *hosts,
 	else if (back && (flags & TCP_RST) && (f->tcp & FT_TCP_SYN) &&
 	    !(f->tcp & FT_TCP_SYNACK))
 		f->tcp |= FT_TCP_RST_SYN;
+}
 
-	/*
-	 * A segment that ends at or before the highest sequence number its
-	 * side already sent is a retransmission. Counted per run of packets
-	 * from one side: an answer from the other side starts a new run.
-	 */
+/*
+ * A segment that ends at or before the highest sequence number its side
+ * already sent is a retransmission. Counted per run of packets from one
+ * side: an answer from the other side starts a new run.
+ */
+static void
+track_sequence(struct flow *f, struct flow_tcp *t, const struct decoded *d,
+    int back)
+{
+	uint8_t flags = d->tcp_flags;
+
 	if (t->tail_side != back) {
 		t->tail_side = (uint8_t)back;
 		t->tail_rexmit = 0;
 	}
 	uint32_t seg = d->tcp_len + !!(flags & TCP_SYN) + !!(flags & TCP_FIN);
 	uint8_t seen = back ? FT_TCP_SEQ_DST : FT_TCP_SEQ_SRC;
-	if (seg > 0 && !(flags & TCP_RST)) {
-		uint32_t end = d->tcp_seq + seg;
-		if (!(f->tcp & seen)) {
-			f->tcp |= seen;
-			t->seq_end[back] = end;
-		} else if ((int32_t)(end - t->seq_end[back]) > 0) {
-			t->seq_end[back] = end;
-		} else if (t->tail_rexmit < UINT16_MAX) {
-			t->tail_rexmit++;
-		}
+	if (seg == 0 || (flags & TCP_RST))
+		return;
+	uint32_t end = d->tcp_seq + seg;
+	if (!(f->tcp & seen)) {
+		f->tcp |= seen;
+		t->seq_end[back] = end;
+	} else if ((int32_t)(end - t->seq_end[back]) > 0) {
+		t->seq_end[back] = end;
+	} else if (t->tail_rexmit < UINT16_MAX) {
+		t->tail_rexmit++;
 	}
+}
 
+int
+tcp_track_segment(struct flow_table *ft, const struct host_ttl *hosts,
+    struct flow *f, const struct decoded *d, int back, int64_t ts_us,
+    uint64_t iface)
+{
+	struct flow_tcp *t = flow_tcp_get(ft, f);
+	uint8_t flags = d->tcp_flags;
+
+	if (t == NULL)
+		return -1;
+	track_flags(f, t, flags, back, ts_us);
+	track_sequence(f, t, d, back);
 	if (t->close == 0 && (flags & (TCP_RST | TCP_FIN))) {
 		t->close = flags & TCP_RST ? END_RST : END_FIN;
 		t->close_by = (uint8_t)back;
 	}
+	/* the first reset from dst, beside the TTL its own packets have */
 	if ((flags & TCP_RST) && back && t->rst_ttl == 0) {
 		t->rst_ttl = d->ttl;
 		t->rst_iface = iface;
