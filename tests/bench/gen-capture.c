@@ -2,20 +2,29 @@
  * gen-capture: a large synthetic capture for the benchmark, fast enough for
  * ten million packets, and the same bytes for the same arguments.
  *
- *   gen-capture OUT.pcap PACKETS [FLOWS] [SPAN_SECONDS] [SEED]
+ *   gen-capture OUT.pcap PACKETS [FLOWS] [SPAN_SECONDS] [SEED] [MIX]
  *
  * FLOWS defaults to PACKETS / 10, SPAN to 7200 s ending now (so that
  * "udpflows --since 1h" finds the last half), SEED to 1. Flows start
  * evenly over the span and interleave in time; each has the same number
- * of packets, 20 ms apart. Of the flows (by a seeded generator):
+ * of packets, 20 ms apart, so with the default 60 s UDP timeout about
+ * FLOWS * 60 / SPAN flows are alive at once. Of the flows (by a seeded
+ * generator), with MIX "min" (the default):
  *   60% answered   UDP request and reply, alternately
  *   15% refused    each datagram draws ICMP/ICMPv6 port unreachable from
  *                  the destination, with a correct quote, 0.3 ms later
  *    5% host unreachable: each datagram draws host unreachable from the
  *                  router 198.18.255.1 / 2001:db8:ffff::1, 1 ms later
  *   20% silent     datagrams only
- * and about 10% of them are IPv6. Addresses are from 198.18.0.0/15 and
- * 2001:db8::/32. Never committed: tests/bench/run makes it when needed.
+ * and about 10% of them are IPv6; every datagram carries 16 or 24 bytes.
+ * MIX "gateway" looks like a gateway's UDP instead: 60% answered, 20%
+ * refused, 5% host unreachable, 15% silent, and each flow a service with
+ * its own sizes: DNS (55%: queries of 28-60 bytes, answers of 60-480),
+ * NTP (10%: 48 both ways), QUIC or media (10%: 1200-1350 both ways),
+ * telemetry (25%: 80-400 out, 40-120 back); ICMP errors quote as much of
+ * the datagram as fits in 576 bytes (ICMPv6: 1280), as Linux sends them.
+ * Addresses are from 198.18.0.0/15 and 2001:db8::/32. Never committed:
+ * tests/bench/run makes it when needed.
  */
 #include <err.h>
 #include <stdint.h>
@@ -25,13 +34,16 @@
 #include <time.h>
 
 #define GAP_US		20000
-#define MAX_PKT		128
+#define MAX_PAYLOAD	1350
+#define MAX_PKT		(40 + 8 + MAX_PAYLOAD)
 
 enum kind { ANSWERED, REFUSED, HOST_UNREACH, SILENT };
 
 struct flow {
 	int64_t		t0;
 	uint32_t	id;
+	uint16_t	req, rep;	/* payload bytes out and back */
+	uint16_t	port;		/* the server's */
 	uint8_t		kind, v6;
 };
 
@@ -51,6 +63,39 @@ rng(void)
 	rng_state ^= rng_state << 25;
 	rng_state ^= rng_state >> 27;
 	return rng_state * 2685821657736338717ull;
+}
+
+/* A number from lo to hi, both included. */
+static uint16_t
+between(unsigned lo, unsigned hi)
+{
+	return (uint16_t)(lo + rng() % (hi - lo + 1));
+}
+
+/* A gateway's flow: its state by pick (0-99), its service and sizes. */
+static void
+gateway_flow(struct flow *f, uint32_t pick)
+{
+	uint32_t svc = (uint32_t)(rng() % 100);
+
+	f->kind = pick < 60 ? ANSWERED : pick < 80 ? REFUSED :
+	    pick < 85 ? HOST_UNREACH : SILENT;
+	if (svc < 55) {
+		f->port = 53;
+		f->req = between(28, 60);
+		f->rep = between(60, 480);
+	} else if (svc < 65) {
+		f->port = 123;
+		f->req = f->rep = 48;
+	} else if (svc < 75) {
+		f->port = 443;
+		f->req = between(1200, 1350);
+		f->rep = between(1200, 1350);
+	} else {
+		f->port = 514;
+		f->req = between(80, 400);
+		f->rep = between(40, 120);
+	}
 }
 
 static uint16_t
@@ -100,7 +145,7 @@ endpoints(const struct flow *f, uint8_t c[16], uint8_t s[16], uint16_t *cp,
 		s[3] = (uint8_t)(f->id % 251 + 1);
 	}
 	*cp = (uint16_t)(1024 + (f->id >> 16) % 60000);
-	*sp = 53;
+	*sp = f->port;
 }
 
 /* An IP packet (v4 or v6) with a UDP or ICMP payload; returns its length. */
@@ -136,7 +181,7 @@ static size_t
 udp_packet(uint8_t *out, int v6, const uint8_t *src, const uint8_t *dst,
     uint16_t sport, uint16_t dport, uint16_t id, size_t paylen)
 {
-	uint8_t u[8 + 32];
+	uint8_t u[8 + MAX_PAYLOAD];
 
 	be16(u, sport);
 	be16(u + 2, dport);
@@ -148,7 +193,10 @@ udp_packet(uint8_t *out, int v6, const uint8_t *src, const uint8_t *dst,
 	return ip_packet(out, v6, src, dst, 17, id, u, 8 + paylen);
 }
 
-/* ICMP(v6) error from rep about the packet q (quoted whole, it is small). */
+/*
+ * ICMP(v6) error from rep about the packet q, quoted as far as the error
+ * stays within 576 bytes (ICMPv6: 1280), as RFC 1812 and RFC 4443 allow.
+ */
 static size_t
 icmp_error(uint8_t *out, int v6, const uint8_t *rep, const uint8_t *to,
     uint8_t type, uint8_t code, const uint8_t *q, size_t qlen)
@@ -158,6 +206,9 @@ icmp_error(uint8_t *out, int v6, const uint8_t *rep, const uint8_t *to,
 	memset(m, 0, 8);
 	m[0] = type;
 	m[1] = code;
+	size_t room = v6 ? 1280 - 40 - 8 : 576 - 20 - 8;
+	if (qlen > room)
+		qlen = room;
 	memcpy(m + 8, q, qlen);
 	be16(m + 2, csum(m, 8 + qlen, 0));	/* ICMPv6's pseudo-header: not checked */
 	return ip_packet(out, v6, rep, to, 1, 0, m, 8 + qlen);
@@ -201,11 +252,15 @@ int
 main(int argc, char **argv)
 {
 	if (argc < 3)
-		errx(2, "usage: gen-capture OUT.pcap PACKETS [FLOWS] [SPAN] [SEED]");
+		errx(2, "usage: gen-capture OUT.pcap PACKETS [FLOWS] [SPAN] [SEED] [MIX]");
 	uint64_t packets = strtoull(argv[2], NULL, 10);
 	uint64_t flows = argc > 3 ? strtoull(argv[3], NULL, 10) : packets / 10;
 	int64_t span = argc > 4 ? strtoll(argv[4], NULL, 10) : 7200;
 	rng_state = argc > 5 ? strtoull(argv[5], NULL, 10) : 1;
+	const char *mix = argc > 6 ? argv[6] : "min";
+	int gateway = strcmp(mix, "gateway") == 0;
+	if (!gateway && strcmp(mix, "min") != 0)
+		errx(2, "MIX %s: min or gateway", mix);
 	if (rng_state == 0)
 		rng_state = 1;
 	if (flows == 0 || packets / flows < 2 || flows > UINT32_MAX || span < 1)
@@ -223,9 +278,16 @@ main(int argc, char **argv)
 		uint64_t r = rng();
 		uint32_t pick = (uint32_t)(r % 100);
 		fl[i].id = (uint32_t)i;
-		fl[i].kind = pick < 60 ? ANSWERED : pick < 75 ? REFUSED :
-		    pick < 80 ? HOST_UNREACH : SILENT;
 		fl[i].v6 = (r >> 32) % 10 == 0;
+		if (gateway)
+			gateway_flow(&fl[i], pick);
+		else {
+			fl[i].kind = pick < 60 ? ANSWERED : pick < 75 ?
+			    REFUSED : pick < 80 ? HOST_UNREACH : SILENT;
+			fl[i].req = 16;
+			fl[i].rep = 24;
+			fl[i].port = 53;
+		}
 		/* 128 bits: i * span in microseconds overflows 64 for long spans */
 		fl[i].t0 = start + (int64_t)((unsigned __int128)i * (uint64_t)span *
 		    1000000 / flows);
@@ -259,7 +321,7 @@ main(int argc, char **argv)
 			break;
 		struct event e = heap_pop(heap, &nheap);
 		const struct flow *f = &fl[e.flow];
-		uint8_t c[16], s[16], pkt[MAX_PKT * 2], q[MAX_PKT];
+		uint8_t c[16], s[16], pkt[MAX_PKT * 2], q[MAX_PKT + 8];
 		uint16_t cp, sp;
 		size_t len;
 		endpoints(f, c, s, &cp, &sp);
@@ -267,9 +329,10 @@ main(int argc, char **argv)
 		int errkind = f->kind == REFUSED || f->kind == HOST_UNREACH;
 
 		if (f->kind == ANSWERED && (e.j & 1))
-			len = udp_packet(pkt, f->v6, s, c, sp, cp, ipid, 24);
+			len = udp_packet(pkt, f->v6, s, c, sp, cp, ipid, f->rep);
 		else if (errkind && (e.j & 1)) {
-			size_t qlen = udp_packet(q, f->v6, c, s, cp, sp, ipid, 16);
+			size_t qlen = udp_packet(q, f->v6, c, s, cp, sp, ipid,
+			    f->req);
 			if (f->kind == REFUSED)
 				len = icmp_error(pkt, f->v6, s, c, f->v6 ? 1 : 3,
 				    f->v6 ? 4 : 3, q, qlen);
@@ -278,7 +341,7 @@ main(int argc, char **argv)
 				    router4, c, f->v6 ? 1 : 3, f->v6 ? 3 : 1, q,
 				    qlen);
 		} else
-			len = udp_packet(pkt, f->v6, c, s, cp, sp, ipid, 16);
+			len = udp_packet(pkt, f->v6, c, s, cp, sp, ipid, f->req);
 
 		uint32_t rec[4] = { (uint32_t)(e.t / 1000000),
 		    (uint32_t)(e.t % 1000000), (uint32_t)len + 14,
