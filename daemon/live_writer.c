@@ -107,7 +107,6 @@ static int
 write_dirty(struct flush_ctx *c, struct analyzer *a)
 {
 	struct live_writer *w = c->w;
-	int64_t ids[LIVE_BATCH_FLOWS];
 
 	if (c->ndirty > 0 &&
 	    (c->put = calloc(c->ndirty, sizeof(*c->put))) == NULL)
@@ -116,18 +115,16 @@ write_dirty(struct flush_ctx *c, struct analyzer *a)
 		m = c->ndirty - off < LIVE_BATCH_FLOWS ? c->ndirty - off :
 		    LIVE_BATCH_FLOWS;
 		struct writer_batch *b = writer_batch_append(NULL, a,
-		    c->dirty + off, m);
+		    c->dirty + off, m, 0);
 		if (b == NULL)
 			return -1;
-		for (size_t j = 0; j < m; j++)
-			ids[j] = c->dirty[off + j]->db_id;
-		if (writer_batch_put(w->db, b, ids) != 0) {
+		if (writer_batch_put(w->db, b) != 0) {
 			writer_batch_free(b);
 			return -1;
 		}
 		for (size_t j = 0; j < m; j++, c->nput++) {
 			c->put[c->nput].f = c->dirty[off + j];
-			c->put[c->nput].id = ids[j];
+			c->put[c->nput].id = writer_batch_id(b, j);
 			c->put[c->nput].line = w->ndjson == NULL ? NULL :
 			    flow_json(writer_batch_record(b, j));
 		}

@@ -21,7 +21,6 @@ struct offline_run {
 	struct analyzer		*a;
 	struct offline_input	*inputs;	/* o->ninputs of them */
 	int			 nread;		/* inputs with packets to keep */
-	size_t			 written;	/* flows handed to the writer */
 	size_t			 peak;		/* flows in memory at most */
 	int			 failed;	/* the writer failed */
 };
@@ -32,19 +31,40 @@ plural(uint64_t n, const char *one, const char *many)
 	return n == 1 ? one : many;
 }
 
+/*
+ * An expiry pass visits every flow in memory, and a flow quiet for one
+ * pass's interval is written at the next: passes a thirtieth of the UDP
+ * timeout apart (2 s by default) keep the writer thread busy from the
+ * first flows on, each hand-over small, and the passes cheap. A flow
+ * stays in memory at most one interval past its timeout.
+ */
+static int64_t
+expire_every(const struct offline_opts *o)
+{
+	return o->ex.udp_us / 30 > 0 ? o->ex.udp_us / 30 : 1;
+}
+
 static int
 expire_tick(void *arg, int64_t ts_us)
 {
 	struct offline_run *r = arg;
-	size_t n, now = flow_table_count(analyzer_settle(r->a));
+	size_t now = flow_table_count(analyzer_settle(r->a));
 
 	if (now > r->peak)
 		r->peak = now;
-	if (writer_async_expire(r->w, r->a, ts_us, &r->o->ex, &n) != 0) {
+	/* what has been quiet for a tick is written, and stays in memory */
+	if (writer_async_expire(r->w, r->a, ts_us, &r->o->ex,
+	    expire_every(r->o)) != 0) {
 		r->failed = 1;
 		return 1;
 	}
-	r->written += n;
+	return 0;
+}
+
+static int
+count_unwritten(struct flow *f, void *arg)
+{
+	*(size_t *)arg += f->db_id == 0;
 	return 0;
 }
 
@@ -82,13 +102,7 @@ run_open(struct offline_run *r)
 static int
 read_inputs(struct offline_run *r)
 {
-	/*
-	 * Each expiry pass visits the whole table: a tenth of the UDP
-	 * timeout apart keeps that cheap, and a flow stays in memory at most
-	 * that long past its timeout.
-	 */
-	struct offline_tick tick = { expire_tick, r,
-	    r->o->ex.udp_us / 10 > 0 ? r->o->ex.udp_us / 10 : 1 };
+	struct offline_tick tick = { expire_tick, r, expire_every(r->o) };
 	int show_progress = !r->o->quiet && isatty(STDERR_FILENO);
 
 	for (; r->nread < r->o->ninputs; r->nread++) {
@@ -226,8 +240,10 @@ offline_run(const struct offline_opts *o)
 
 	run_open(&r);
 	status = read_inputs(&r);
-	size_t left = flow_table_count(analyzer_settle(r.a));
-	size_t nflows = r.written + left;
+	size_t left = 0;
+	flow_table_foreach(analyzer_settle(r.a), count_unwritten, &left);
+	size_t nflows = (size_t)writer_async_rows(r.w) + left;
+	left = flow_table_count(analyzer_settle(r.a));
 	if (left > r.peak)
 		r.peak = left;
 	if (run_finish(&r, nflows) != 0) {

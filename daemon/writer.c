@@ -21,35 +21,50 @@ by_first_seen(const void *x, const void *y)
 	return memcmp(&a->key, &b->key, sizeof(a->key));
 }
 
-/* Flows idle at now beyond their timeout, or all of them. */
+/*
+ * At a tick: the flows to write (changed since written, and either quiet
+ * for quiet_us or idle past their timeout) and the flows to drop (idle
+ * past their timeout); at the end (all), every flow is both.
+ */
 struct idle {
-	struct flow		**v;
+	struct flow		**v;		/* to write */
 	size_t			  n, cap;
-	int64_t			  now;
-	const struct expiry *ex;
+	struct flow		**gone;		/* to drop */
+	size_t			  ngone, capgone;
+	int64_t			  now, quiet_us;
+	const struct expiry	 *ex;
 	int			  all;
 	int			  nomem;
 };
 
 static int
+push(struct flow ***v, size_t *n, size_t *cap, struct flow *f)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 1024;
+		struct flow **nv = realloc(*v, ncap * sizeof(*nv));
+		if (nv == NULL)
+			return -1;
+		*v = nv;
+		*cap = ncap;
+	}
+	(*v)[(*n)++] = f;
+	return 0;
+}
+
+static int
 collect_idle(struct flow *f, void *arg)
 {
 	struct idle *c = arg;
+	int64_t idle = c->now - f->last_us;
+	int expired = c->all || idle > export_idle_timeout(c->ex, f);
 
-	if (!c->all && c->now - f->last_us <= export_idle_timeout(c->ex, f))
-		return 0;
-	if (c->n == c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 1024;
-		struct flow **nv = realloc(c->v, ncap * sizeof(*nv));
-		if (nv == NULL) {
-			c->nomem = 1;
-			return 1;
-		}
-		c->v = nv;
-		c->cap = ncap;
-	}
-	c->v[c->n++] = f;
-	return 0;
+	if (f->dirty && (expired || idle > c->quiet_us) &&
+	    push(&c->v, &c->n, &c->cap, f) != 0)
+		c->nomem = 1;
+	if (expired && push(&c->gone, &c->ngone, &c->capgone, f) != 0)
+		c->nomem = 1;
+	return c->nomem;
 }
 
 /*
@@ -58,6 +73,8 @@ collect_idle(struct flow *f, void *arg)
  */
 struct writer_batch {
 	struct flow_record	*flows;
+	int64_t			*ids;		/* each record's row; 0: none yet */
+	uint8_t			*fresh;		/* a new row of an offline run */
 	size_t			*erroff;
 	size_t			 n, cap;
 	struct error_record	*errs;
@@ -71,6 +88,8 @@ writer_batch_free(struct writer_batch *b)
 	if (b == NULL)
 		return;
 	free(b->flows);
+	free(b->ids);
+	free(b->fresh);
 	free(b->erroff);
 	free(b->errs);
 	free(b);
@@ -82,7 +101,7 @@ writer_batch_free(struct writer_batch *b)
  */
 struct writer_batch *
 writer_batch_append(struct writer_batch *b, struct analyzer *a,
-    struct flow *const *v, size_t n)
+    struct flow *const *v, size_t n, int fresh)
 {
 	struct error_record *buf = NULL;
 	size_t bufcap = 0;
@@ -99,7 +118,13 @@ writer_batch_append(struct writer_batch *b, struct analyzer *a,
 		size_t *no = realloc(b->erroff, ncap * sizeof(*no));
 		if (no != NULL)
 			b->erroff = no;
-		if (nf == NULL || no == NULL)
+		int64_t *ni = realloc(b->ids, ncap * sizeof(*ni));
+		if (ni != NULL)
+			b->ids = ni;
+		uint8_t *nr = realloc(b->fresh, ncap * sizeof(*nr));
+		if (nr != NULL)
+			b->fresh = nr;
+		if (nf == NULL || no == NULL || ni == NULL || nr == NULL)
 			goto fail;
 		b->cap = ncap;
 	}
@@ -122,6 +147,8 @@ writer_batch_append(struct writer_batch *b, struct analyzer *a,
 			memcpy(b->errs + b->nerrs, sf->errors,
 			    sf->nerrors * sizeof(*b->errs));
 		b->erroff[b->n] = b->nerrs;
+		b->ids[b->n] = v[i]->db_id;
+		b->fresh[b->n] = (uint8_t)fresh;
 		b->nerrs += sf->nerrors;
 		sf->errors = NULL;
 		b->n++;
@@ -148,25 +175,50 @@ writer_batch_record(struct writer_batch *b, size_t i)
 	return batch_record(b, i);
 }
 
+int64_t
+writer_batch_id(const struct writer_batch *b, size_t i)
+{
+	return b->ids[i];
+}
+
 int
-writer_batch_put(struct store *s, struct writer_batch *b, int64_t *ids)
+writer_batch_put(struct store *s, struct writer_batch *b)
 {
 	for (size_t i = 0; i < b->n; i++)
-		if (store_flow_put(s, batch_record(b, i), &ids[i]) != 0)
+		if (store_flow_put(s, batch_record(b, i), &b->ids[i]) != 0)
 			return -1;
 	return 0;
 }
 
-/* An offline run's batch: new rows, numbered in order. */
+/*
+ * An offline run's batch: runs of new rows in multi-row INSERTs, numbered
+ * as the reader numbered them (the store checks that they follow), and
+ * rows written before rewritten in place.
+ */
 static int
 batch_write(struct store *s, struct writer_batch *b)
 {
-	for (size_t i = 0; i < b->n; i++)
-		batch_record(b, i);
-	return store_run_flows(s, b->flows, b->n);
+	for (size_t i = 0, j; i < b->n; i = j) {
+		if (!b->fresh[i]) {
+			if (store_flow_put(s, batch_record(b, i), &b->ids[i]) != 0)
+				return -1;
+			j = i + 1;
+			continue;
+		}
+		for (j = i; j < b->n && b->fresh[j]; j++)
+			batch_record(b, j);
+		if (store_run_flows(s, b->flows + i, j - i, b->ids[i]) != 0)
+			return -1;
+	}
+	return 0;
 }
 
-#define ASYNC_QUEUED_MAX	4
+/*
+ * Batches queued at most: a pass hands over every flow that went quiet
+ * since the last in one go, and the queue holds that much, so that the
+ * reader goes on reading while the writer writes.
+ */
+#define ASYNC_QUEUED_MAX	32
 /*
  * Flows handed over gather into a batch of at least this many before it
  * is queued: a sparse capture expires a few flows a tick, and a batch a
@@ -184,6 +236,7 @@ struct writer_async {
 	struct writer_batch	*filling;	/* the reader's, not queued yet */
 	int		 done;		/* no more batches will come */
 	int		 failed;
+	int64_t		 first_id, next_id;	/* the reader's numbering */
 };
 
 static void *
@@ -224,6 +277,7 @@ writer_async_start(struct store *s)
 	if (w == NULL)
 		return NULL;
 	w->s = s;
+	w->first_id = w->next_id = store_run_next_id(s);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	if (pthread_create(&w->thread, NULL, async_main, w) != 0) {
@@ -272,72 +326,108 @@ async_queue_filling(struct writer_async *w)
 	return async_put(w, b);
 }
 
+/* Flows without a row first, each group oldest first. */
+static int
+by_row_then_first_seen(const void *x, const void *y)
+{
+	const struct flow *a = *(const struct flow *const *)x;
+	const struct flow *b = *(const struct flow *const *)y;
+
+	if ((a->db_id == 0) != (b->db_id == 0))
+		return a->db_id == 0 ? -1 : 1;
+	return by_first_seen(x, y);
+}
+
 /*
- * Hand flows v[0..n) over, sorted, and drop them from memory; the batch
- * filling goes on the queue once big enough, or when flush. A piece at a
- * time, so that converted copies never outnumber a few batches (the last
- * hand-over holds every flow still in memory).
+ * Export flows v[0..n) into the batch filling, a piece at a time so that
+ * converted copies never outnumber a few batches; each queued once big
+ * enough. The flows are clean from now on: written as they are.
  */
 static int
-async_hand_over(struct writer_async *w, struct analyzer *a, struct flow **v,
-    size_t n, int flush)
+async_append(struct writer_async *w, struct analyzer *a, struct flow **v,
+    size_t n, int fresh)
 {
-	struct flow_table *ft = analyzer_settle(a);
-
-	if (n > 1)		/* and v may be NULL when n is 0 */
-		qsort(v, n, sizeof(*v), by_first_seen);
 	for (size_t off = 0, m; off < n; off += m) {
 		m = n - off < ASYNC_BATCH_FLOWS ? n - off : ASYNC_BATCH_FLOWS;
-		if ((w->filling = writer_batch_append(w->filling, a, v + off, m)) ==
-		    NULL)
+		if ((w->filling = writer_batch_append(w->filling, a, v + off, m,
+		    fresh)) == NULL)
 			return async_put(w, NULL);
-		/* flows stay where they are when others are removed */
 		for (size_t i = off; i < off + m; i++)
-			flow_table_remove(ft, v[i]);
+			v[i]->dirty = 0;
 		if (w->filling->n >= ASYNC_BATCH_FLOWS &&
 		    async_queue_filling(w) != 0)
 			return -1;
 	}
+	return 0;
+}
+
+/*
+ * Hand the flows collect_idle chose over: those without a row get the
+ * next numbers, oldest first (rowids then follow time, which keeps the
+ * indexes cheap), then those written before are rewritten; the flows to
+ * drop leave memory. The batch filling is queued too when flush.
+ */
+static int
+async_hand_over(struct writer_async *w, struct analyzer *a, struct idle *c,
+    int flush)
+{
+	struct flow_table *ft = analyzer_settle(a);
+	size_t nnew = 0;
+
+	if (c->n > 1)		/* and v may be NULL when n is 0 */
+		qsort(c->v, c->n, sizeof(*c->v), by_row_then_first_seen);
+	while (nnew < c->n && c->v[nnew]->db_id == 0)
+		c->v[nnew++]->db_id = w->next_id++;
+	if (async_append(w, a, c->v, nnew, 1) != 0 ||
+	    async_append(w, a, c->v + nnew, c->n - nnew, 0) != 0)
+		return -1;
+	/* flows stay where they are when others are removed */
+	for (size_t i = 0; i < c->ngone; i++)
+		flow_table_remove(ft, c->gone[i]);
 	if (flush && w->filling != NULL && async_queue_filling(w) != 0)
 		return -1;
 	return 0;
 }
 
-/* Hand the flows collect_idle chose over; *n counts them. */
 static int
 async_hand_over_idle(struct writer_async *w, struct analyzer *a,
-    struct idle *c, size_t *n)
+    struct idle *c)
 {
 	int rc;
 
-	*n = 0;
 	flow_table_foreach(analyzer_settle(a), collect_idle, c);
 	if (c->nomem)
 		rc = async_put(w, NULL);
-	else if ((rc = async_hand_over(w, a, c->v, c->n, c->all)) == 0)
-		*n = c->n;
+	else
+		rc = async_hand_over(w, a, c, c->all);
 	free(c->v);
+	free(c->gone);
 	return rc;
 }
 
 int
 writer_async_expire(struct writer_async *w, struct analyzer *a,
-    int64_t now_us, const struct expiry *ex, size_t *n)
+    int64_t now_us, const struct expiry *ex, int64_t quiet_us)
 {
-	struct idle c = { .now = now_us, .ex = ex };
+	struct idle c = { .now = now_us, .ex = ex, .quiet_us = quiet_us };
 
-	return async_hand_over_idle(w, a, &c, n);
+	return async_hand_over_idle(w, a, &c);
+}
+
+uint64_t
+writer_async_rows(const struct writer_async *w)
+{
+	return (uint64_t)(w->next_id - w->first_id);
 }
 
 int
 writer_async_finish(struct writer_async *w, struct analyzer *a)
 {
 	struct idle c = { .all = 1 };
-	size_t n;
 	int rc = 0;
 
 	if (a != NULL)
-		rc = async_hand_over_idle(w, a, &c, &n);
+		rc = async_hand_over_idle(w, a, &c);
 	writer_batch_free(w->filling);		/* only when the hand-over failed */
 	pthread_mutex_lock(&w->mu);
 	w->done = 1;

@@ -18,36 +18,43 @@
 
 struct writer_batch;
 /*
- * Append flows v[0..n), exported, to batch b (a new one when b is NULL);
- * NULL when memory runs out (b is freed).
+ * Append flows v[0..n), exported with their row ids (db_id), to batch b
+ * (a new one when b is NULL); fresh: new rows of an offline run, numbered
+ * by the caller. NULL when memory runs out (b is freed).
  */
 struct writer_batch *writer_batch_append(struct writer_batch *b,
-    struct analyzer *, struct flow *const *v, size_t n);
+    struct analyzer *, struct flow *const *v, size_t n, int fresh);
 void writer_batch_free(struct writer_batch *);
 /* Record i of the batch, valid until the batch is freed. */
 const struct flow_record *writer_batch_record(struct writer_batch *,
     size_t i);
 /*
  * Write each record of the batch, in a transaction the caller opened:
- * inserted when ids[i] is 0 (ids[i] is then set), else rewritten in row
- * ids[i] with its errors.
+ * inserted when its row id is 0 (the id is then set), else rewritten in
+ * that row with its errors.
  */
-int writer_batch_put(struct store *, struct writer_batch *, int64_t *ids);
+int writer_batch_put(struct store *, struct writer_batch *);
+/* The row id of record i. */
+int64_t writer_batch_id(const struct writer_batch *, size_t i);
 
 /*
  * Writing an offline run (begun with store_run_begin) on a second thread,
- * so that reading never waits on the disk: writer_async_expire converts
- * the flows idle at now_us beyond their timeout, oldest first, and drops
- * them from memory on the caller's thread; the store is the writer
- * thread's until writer_async_finish. A few batches may wait; beyond,
- * the caller waits. Any failed write makes the next call return -1 and
- * writer_async_finish return -1 with store_errmsg() set; *n counts the
- * flows handed over.
+ * so that reading never waits on the disk, and the writing starts long
+ * before the first flow expires: at each call, writer_async_expire
+ * exports on the caller's thread the flows that changed since written and
+ * have been quiet for quiet_us or idle past their timeout (by packet time
+ * now_us), and drops the idle ones from memory; a flow written and still
+ * in memory has its row rewritten in place if it changes again. The store
+ * is the writer thread's until writer_async_finish. A few batches may
+ * wait; beyond, the caller waits. Any failed write makes the next call
+ * return -1 and writer_async_finish return -1 with store_errmsg() set.
  */
 struct writer_async;
 struct writer_async *writer_async_start(struct store *);
 int writer_async_expire(struct writer_async *, struct analyzer *,
-    int64_t now_us, const struct expiry *, size_t *n);
+    int64_t now_us, const struct expiry *, int64_t quiet_us);
+/* The rows handed over so far: the flows of the run. */
+uint64_t writer_async_rows(const struct writer_async *);
 /*
  * Hand over every flow left (none when the analyzer is NULL), wait for all
  * to be written, and end the thread.

@@ -51,8 +51,14 @@ int store_run_input(struct store *, const struct store_input *);
  * which a run then computes too; 0 when none, -1 on error.
  */
 int store_has_v1_digests(struct store *);
-/* Flows v[0..n), ids in the order given (oldest first keeps it cheap). */
-int store_run_flows(struct store *, const struct flow_record *v, size_t n);
+/*
+ * The id the run's next new flow row gets; store_run_flows writes flows
+ * v[0..n) as rows id0, id0 + 1, ... (oldest first keeps it cheap), and
+ * fails when id0 is not that next id.
+ */
+int64_t store_run_next_id(const struct store *);
+int store_run_flows(struct store *, const struct flow_record *v, size_t n,
+    int64_t id0);
 int store_run_malformed(struct store *, const char *reason, uint64_t count);
 /* *replaced: how many earlier runs this one replaced. */
 int store_run_finish(struct store *, const struct store_run_stats *,

@@ -227,13 +227,25 @@ pick_many(sqlite3_stmt *const *many, sqlite3_stmt *one, size_t n, int *rows)
  * A run's flows get consecutive ids from the run's range; their errors
  * follow, in the flows' order.
  */
-int
-store_run_flows(struct store *s, const struct flow_record *v, size_t n)
+int64_t
+store_run_next_id(const struct store *s)
 {
-	int64_t id0 = s->next_flow_id;
+	return s->next_flow_id;
+}
+
+int
+store_run_flows(struct store *s, const struct flow_record *v, size_t n,
+    int64_t id0)
+{
 	size_t done = 0, fi = 0, ei = 0;
 	int rows;
 
+	if (id0 != s->next_flow_id) {
+		store_set_err(s, "%s: writing flows: row %lld given, %lld is "
+		    "next", s->path, (long long)id0,
+		    (long long)s->next_flow_id);
+		return -1;
+	}
 	while (done < n) {
 		sqlite3_stmt *st = pick_many(s->flows_many,
 		    s->st[S_FLOW_INSERT], n - done, &rows);

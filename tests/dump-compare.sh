@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prove that a change leaves udpflows' results alone: analyze the same
 # captures with two builds and compare, capture by capture, what udpflowd
-# says and its exit status, the database's tables (flows, errors,
-# malformed counts, inputs, runs without their clock times) and nine views
+# says and its exit status, the database's tables (flows and errors by
+# content, malformed counts, inputs, runs without their clock times; row
+# ids are surrogate keys and left out) and nine views
 # of udpflows (table, --json, --explain, --summary, --refused, --csv,
 # --timeline, --stats, --unreachable --json).
 #
@@ -57,8 +58,19 @@ dump() {	# build out capture...
 		    >"$out/$n.udpflowd"
 		echo "exit ${PIPESTATUS[0]}" >>"$out/$n.udpflowd"
 		[ -f "$db" ] || continue
-		sqlite3 "$db" "SELECT * FROM flows ORDER BY id;
-		    SELECT * FROM errors ORDER BY rowid;
+		# flows and errors by content: row ids are surrogate keys,
+		# numbered in the order flows were written
+		sqlite3 "$db" "SELECT run_id, proto, hex(src), sport, hex(dst),
+		      dport, first_us, last_us, pkts_sent, bytes_sent, pkts_back,
+		      bytes_back, state, pkts_errored, syns, syn_span_us, tcp_end,
+		      end_by, rst_ttl, dst_ttl FROM flows ORDER BY 2, 3, 4, 5, 6, 7;
+		    SELECT f.proto, hex(f.src), f.sport, hex(f.dst), f.dport,
+		      f.first_us, e.family, e.type, e.code, hex(e.reporter),
+		      e.count, e.first_us, e.last_us, e.mtu, e.matched, e.altered,
+		      e.rtt_us, e.sent_ttl, e.quoted_ttl
+		      FROM errors e JOIN flows f ON f.id = e.flow_id
+		      ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12;
+		    SELECT count(*) FROM errors;
 		    SELECT run_id, reason, count FROM malformed ORDER BY 1, 2;
 		    SELECT run_id, name, digest, packets, linktype FROM inputs;
 		    SELECT id, mode, packets, decoded, malformed, flows,

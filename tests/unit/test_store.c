@@ -96,8 +96,9 @@ run(const char *path, const char *digest, int port0, size_t split,
 	make_flows(port0);
 	rc = store_run_begin(s, "offline") != 0 ||
 	    store_run_input(s, &in) != 0 ||
-	    store_run_flows(s, flows, split) != 0 ||
-	    store_run_flows(s, flows + split, NFLOWS - split) != 0 ||
+	    store_run_flows(s, flows, split, store_run_next_id(s)) != 0 ||
+	    store_run_flows(s, flows + split, NFLOWS - split,
+	    store_run_next_id(s)) != 0 ||
 	    store_run_finish(s, &rs, replaced) != 0 ? -1 : 0;
 	if (rc != 0)
 		printf("# %s\n", store_errmsg(s));
