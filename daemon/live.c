@@ -1,8 +1,9 @@
 /*
- * The live run. One thread: poll the capture handles, feed packets to the
- * analyzer, and between dispatches let the live writer write new and
- * changed flows every flush interval (daemon/live_writer.h). Signal
- * handlers only set flags; the loop acts on them.
+ * The live run. The capture thread polls the capture handles and feeds
+ * packets to the analyzer; between dispatches it hands the live writer's
+ * thread new and changed flows every flush interval (daemon/live_writer.h)
+ * and never waits for it. Signal handlers only set flags; the loop acts on
+ * them.
  */
 #include "config.h"
 
@@ -106,11 +107,11 @@ log_stats(struct live *l)
 	    (unsigned long long)st->write_failures);
 }
 
-static void
+static int
 store_stats(struct live *l)
 {
 	update_stats(l);
-	live_writer_store_stats(l->w, l->a);
+	return live_writer_store_stats(l->w, l->a);
 }
 
 /*
@@ -221,19 +222,17 @@ housekeeping(struct live *l)
 		sig_usr1 = 0;
 		log_stats(l);
 	}
+	/* each tried again at the next round while the writer is busy */
 	if (now - l->last_flush >= o->flush_us) {
 		live_writer_check_file(l->w, l->a);
-		live_writer_flush(l->w, l->a, now, INT64_MIN, 0);
-		l->last_flush = now;
+		if (live_writer_flush(l->w, l->a, now, INT64_MIN, 0) == 0)
+			l->last_flush = now;
 	}
-	if (now - l->last_stats >= o->stats_us) {
-		store_stats(l);
+	if (now - l->last_stats >= o->stats_us && store_stats(l) == 0)
 		l->last_stats = now;
-	}
-	if (now - l->last_prune >= PRUNE_EVERY_US) {
-		live_writer_prune(l->w, now);
+	if (now - l->last_prune >= PRUNE_EVERY_US &&
+	    live_writer_prune(l->w, l->a, now) == 0)
 		l->last_prune = now;
-	}
 }
 
 /* Drain what the kernel still holds, write everything, close; the status. */
@@ -254,7 +253,7 @@ live_close(struct live *l)
 		log_warnx("%zu flows could not be written", left);
 		status = 1;
 	}
-	live_writer_end(l->w);
+	live_writer_end(l->w, l->a);
 	for (int i = 0; i < l->nh; i++)
 		pcap_close(l->h[i].p);
 	if (l->o->pidfile != NULL)

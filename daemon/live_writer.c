@@ -7,8 +7,10 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +21,43 @@
 #include "daemon/writer.h"
 #include "store/store.h"
 
+
+/*
+ * Work for the writer thread, one job at a time: built on the capture
+ * thread, done by the writer thread with the connection, then collected
+ * (applied to memory) on the capture thread. The connection is the writer
+ * thread's from submit to done, the capture thread's otherwise.
+ */
+enum job_kind { JOB_FLUSH, JOB_STATS, JOB_PRUNE };
+
+/* A flow to drop once the flush is committed, unless it changed since. */
+struct gone {
+	struct flow	*f;
+	int		 evicted;
+};
+
+struct job {
+	enum job_kind		 kind;
+	int			 rc;
+	/* JOB_FLUSH */
+	struct writer_batch	**b;		/* the flows exported, in order */
+	size_t			 nb, capb;
+	struct flow		**put;		/* those flows, in batch order */
+	size_t			 nput, capput;
+	struct gone		*gone;
+	size_t			 ngone, capgone;
+	size_t			 evicting;	/* flows in memory at --max-flows */
+	/* JOB_STATS */
+	struct store_live_stats	 st;
+	struct analyzer_stats	 as;
+	/* JOB_PRUNE */
+	int64_t			 before;
+	uint64_t		 deleted;
+};
+
+/* Flows written a batch of at most this many at a time. */
+#define LIVE_BATCH_FLOWS	512
+
 struct live_writer {
 	const struct live_opts	*o;
 	struct store		*db;		/* NULL: to be reopened */
@@ -27,33 +66,18 @@ struct live_writer {
 	ino_t			 db_ino;
 	int			 db_same;	/* reopened the same file */
 	struct store_live_stats	 st;
+	/* the writer thread and its one job */
+	pthread_t		 thread;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;		/* submitted, done, or quit */
+	int			 started;
+	int			 busy;		/* a job submitted, not collected */
+	int			 done;		/* ... and written */
+	int			 quit;
+	struct job		 job;
 };
 
 static void attach_db(struct live_writer *, struct analyzer *);
-
-/* A flow written in this flush, applied once the commit succeeded. */
-struct pending {
-	struct flow	*f;
-	int64_t		 id;
-	json_t		*line;		/* for --ndjson, written after commit */
-};
-
-/* Flows written a batch of at most this many at a time. */
-#define LIVE_BATCH_FLOWS	512
-
-struct flush_ctx {
-	struct live_writer *w;
-	int64_t		 now, evict_before;
-	int		 all;
-	struct flow	**dirty;	/* to write, in table order */
-	size_t		 ndirty, capdirty;
-	struct pending	*put;		/* written: applied after commit */
-	size_t		 nput;
-	struct flow_key	*gone;		/* to drop after commit */
-	size_t		 ngone, capgone;
-	size_t		 evicted;
-	int		 failed;
-};
 
 static int
 grow(void **v, size_t *cap, size_t n, size_t size)
@@ -69,136 +93,308 @@ grow(void **v, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+/* The writer thread's part of a job. */
+static int
+job_run(struct store *db, struct job *j)
+{
+	switch (j->kind) {
+	case JOB_FLUSH:
+		if (store_batch_begin(db) != 0)
+			return -1;
+		for (size_t i = 0; i < j->nb; i++)
+			if (writer_batch_put(db, j->b[i]) != 0)
+				goto abort;
+		break;
+	case JOB_STATS:
+		if (store_batch_begin(db) != 0)
+			return -1;
+		if (store_stats_put(db, &j->st) != 0 ||
+		    store_malformed_clear(db) != 0 ||
+		    export_malformed(db, &j->as) != 0)
+			goto abort;
+		break;
+	case JOB_PRUNE:
+		if (store_batch_begin(db) != 0)
+			return -1;
+		if (store_prune(db, j->before, &j->deleted) != 0)
+			goto abort;
+		break;
+	}
+	return store_batch_commit(db);
+abort:
+	store_batch_abort(db);
+	return -1;
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct live_writer *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->quit && !(w->busy && !w->done))
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!(w->busy && !w->done))
+			break;
+		pthread_mutex_unlock(&w->mu);
+		int rc = job_run(w->db, &w->job);
+		pthread_mutex_lock(&w->mu);
+		w->job.rc = rc;
+		w->done = 1;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Hand the job built in w->job to the writer thread (started if need be). */
+static int
+job_submit(struct live_writer *w)
+{
+	if (!w->started) {
+		if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+			log_warnx("cannot start the writer thread");
+			return -1;
+		}
+		w->started = 1;
+	}
+	pthread_mutex_lock(&w->mu);
+	w->busy = 1;
+	w->done = 0;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
+/* 1 when no job is in flight or the one in flight is done. */
+static int
+job_idle(struct live_writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	int idle = !w->busy || w->done;
+	pthread_mutex_unlock(&w->mu);
+	return idle;
+}
+
+static void
+job_wait(struct live_writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	while (w->busy && !w->done)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void
+job_free(struct job *j)
+{
+	for (size_t i = 0; i < j->nb; i++)
+		writer_batch_free(j->b[i]);
+	free(j->b);
+	free(j->put);
+	free(j->gone);
+	memset(j, 0, sizeof(*j));
+}
+
+/*
+ * A flush committed: the rows exist, so the flows exported are clean,
+ * unless they changed since (dirty again), and the flows to drop that did
+ * not change leave memory. NDJSON lines follow the commit.
+ */
+static void
+flush_committed(struct live_writer *w, struct analyzer *a, struct job *j)
+{
+	struct flow_table *ft = analyzer_settle(a);
+	size_t k = 0, evicted = 0;
+
+	for (size_t i = 0; i < j->nb; i++)
+		for (size_t r = 0; r < writer_batch_count(j->b[i]); r++, k++) {
+			j->put[k]->db_id = writer_batch_id(j->b[i], r);
+			if (w->ndjson == NULL)
+				continue;
+			json_t *line = flow_json(writer_batch_record(j->b[i],
+			    r));
+			if (line == NULL || json_line_write(line,
+			    w->ndjson) != 0)
+				log_warn("%s", w->o->ndjson);
+			json_decref(line);
+		}
+	if (w->ndjson != NULL && fflush(w->ndjson) != 0)
+		log_warn("%s", w->o->ndjson);
+	for (size_t i = 0; i < j->ngone; i++) {
+		if (j->gone[i].f->dirty)
+			continue;	/* active again since */
+		evicted += j->gone[i].evicted;
+		flow_table_remove(ft, j->gone[i].f);
+	}
+	w->st.flows_written += j->nput;
+	w->st.flows_evicted += evicted;
+	if (j->evicting > 0)
+		log_warnx("%zu flows in memory reached --max-flows %zu: wrote "
+		    "out and dropped %zu of the least recently active",
+		    j->evicting, w->o->max_flows, evicted);
+}
+
+/* Apply the job in flight, once done, on the capture thread. */
+static void
+job_collect(struct live_writer *w, struct analyzer *a)
+{
+	struct job *j = &w->job;
+
+	if (!w->busy)
+		return;
+	job_wait(w);
+	w->busy = 0;
+	switch (j->kind) {
+	case JOB_FLUSH:
+		if (j->rc == 0) {
+			flush_committed(w, a, j);
+			break;
+		}
+		/* nothing changes: every flow exported is to be written */
+		for (size_t i = 0; i < j->nput; i++)
+			j->put[i]->dirty = 1;
+		w->st.write_failures++;
+		log_warnx("%s (%zu flows kept in memory, retried in %llds)",
+		    store_errmsg(w->db), flow_table_count(analyzer_settle(a)),
+		    (long long)(w->o->flush_us / 1000000));
+		break;
+	case JOB_STATS:
+		if (j->rc != 0)
+			log_warnx("%s", store_errmsg(w->db));
+		break;
+	case JOB_PRUNE:
+		if (j->rc != 0)
+			log_warnx("%s", store_errmsg(w->db));
+		else if (j->deleted > 0)
+			log_info("pruned %llu flows older than %d days",
+			    (unsigned long long)j->deleted, w->o->retain_days);
+		break;
+	}
+	job_free(j);
+}
+
+/*
+ * Collect the job in flight if it is done; 0 when the writer can take a
+ * new one.
+ */
+static int
+writer_ready(struct live_writer *w, struct analyzer *a)
+{
+	if (w->busy && !job_idle(w))
+		return -1;
+	job_collect(w, a);
+	return 0;
+}
+
 /* What the flush does with flow f: write it, drop it, both or neither. */
+struct flush_scan {
+	struct job	*j;
+	const struct expiry *ex;
+	int64_t		 now, evict_before;
+	int		 all;
+	struct flow	**dirty;
+	size_t		 ndirty, capdirty;
+	int		 failed;
+};
+
 static int
 flush_one(struct flow *f, void *arg)
 {
-	struct flush_ctx *c = arg;
+	struct flush_scan *c = arg;
+	struct job *j = c->j;
 	int expired = c->all || c->now - f->last_us >
-	    export_idle_timeout(&c->w->o->ex, f);
+	    export_idle_timeout(c->ex, f);
 	int evicted = !expired && f->last_us <= c->evict_before;
 
 	if (c->failed || (!f->dirty && !expired && !evicted))
 		return 0;
-	if (f->dirty) {
-		if (grow((void **)&c->dirty, &c->capdirty, c->ndirty,
-		    sizeof(*c->dirty)) != 0) {
-			c->failed = 1;
-			return 0;
-		}
+	if (f->dirty && grow((void **)&c->dirty, &c->capdirty, c->ndirty,
+	    sizeof(*c->dirty)) != 0) {
+		c->failed = 1;
+		return 0;
+	}
+	if (f->dirty)
 		c->dirty[c->ndirty++] = f;
-	}
-	if (expired || evicted) {
-		if (grow((void **)&c->gone, &c->capgone, c->ngone,
-		    sizeof(*c->gone)) != 0)
-			return 0;	/* stays in memory; retried next time */
-		c->gone[c->ngone++] = f->key;
-		if (evicted)
-			c->evicted++;
-	}
+	if ((expired || evicted) && grow((void **)&j->gone, &j->capgone,
+	    j->ngone, sizeof(*j->gone)) == 0)
+		j->gone[j->ngone++] = (struct gone){ f, evicted };
+	/* else it stays in memory; retried next time */
 	return 0;
 }
 
 /*
- * Write the flows chosen, a batch at a time, in the open transaction;
- * each one's row id (and NDJSON line) waits in c->put for the commit.
+ * Export the flows chosen, a batch at a time; they are clean from now on
+ * (written as they are), and dirty again if the write fails.
  */
 static int
-write_dirty(struct flush_ctx *c, struct analyzer *a)
+export_dirty(struct job *j, struct analyzer *a, struct flow **v, size_t n)
 {
-	struct live_writer *w = c->w;
-
-	if (c->ndirty > 0 &&
-	    (c->put = calloc(c->ndirty, sizeof(*c->put))) == NULL)
-		return -1;
-	for (size_t off = 0, m; off < c->ndirty; off += m) {
-		m = c->ndirty - off < LIVE_BATCH_FLOWS ? c->ndirty - off :
-		    LIVE_BATCH_FLOWS;
-		struct writer_batch *b = writer_batch_append(NULL, a,
-		    c->dirty + off, m, 0);
+	for (size_t off = 0, m; off < n; off += m) {
+		m = n - off < LIVE_BATCH_FLOWS ? n - off : LIVE_BATCH_FLOWS;
+		if (grow((void **)&j->b, &j->capb, j->nb, sizeof(*j->b)) != 0 ||
+		    grow((void **)&j->put, &j->capput, j->nput + m,
+		    sizeof(*j->put)) != 0)
+			return -1;
+		struct writer_batch *b = writer_batch_append(NULL, a, v + off,
+		    m, 0);
 		if (b == NULL)
 			return -1;
-		if (writer_batch_put(w->db, b) != 0) {
-			writer_batch_free(b);
-			return -1;
+		j->b[j->nb++] = b;
+		for (size_t i = off; i < off + m; i++) {
+			v[i]->dirty = 0;
+			j->put[j->nput++] = v[i];
 		}
-		for (size_t j = 0; j < m; j++, c->nput++) {
-			c->put[c->nput].f = c->dirty[off + j];
-			c->put[c->nput].id = writer_batch_id(b, j);
-			c->put[c->nput].line = w->ndjson == NULL ? NULL :
-			    flow_json(writer_batch_record(b, j));
-		}
-		writer_batch_free(b);
 	}
 	return 0;
 }
 
-/* Committed: the rows exist, so the flows are clean now. */
-static void
-apply_committed(struct live_writer *w, const struct flush_ctx *c,
-    struct flow_table *ft)
+/* Build and hand over a flush; -1 when it could not be built. */
+static int
+flush_start(struct live_writer *w, struct analyzer *a, int64_t now,
+    int64_t evict_before, int all, size_t evicting)
 {
-	for (size_t i = 0; i < c->nput; i++) {
-		struct flow *f = c->put[i].f;
-		f->db_id = c->put[i].id;
-		f->dirty = 0;
-		if (c->put[i].line != NULL &&
-		    json_line_write(c->put[i].line, w->ndjson) != 0)
-			log_warn("%s", w->o->ndjson);
+	struct job *j = &w->job;
+	struct flush_scan c = { .j = j, .ex = &w->o->ex, .now = now,
+	    .evict_before = evict_before, .all = all };
+
+	memset(j, 0, sizeof(*j));
+	j->kind = JOB_FLUSH;
+	j->evicting = evicting;
+	flow_table_foreach(analyzer_settle(a), flush_one, &c);
+	if (c.failed || export_dirty(j, a, c.dirty, c.ndirty) != 0 ||
+	    job_submit(w) != 0) {
+		for (size_t i = 0; i < j->nput; i++)
+			j->put[i]->dirty = 1;
+		job_free(j);
+		free(c.dirty);
+		w->st.write_failures++;
+		log_warnx("out of memory writing flows (%zu kept in memory)",
+		    flow_table_count(analyzer_settle(a)));
+		return -1;
 	}
-	if (w->ndjson != NULL && fflush(w->ndjson) != 0)
-		log_warn("%s", w->o->ndjson);
-	for (size_t i = 0; i < c->ngone; i++) {
-		struct flow *f = flow_table_find(ft, &c->gone[i]);
-		if (f != NULL)
-			flow_table_remove(ft, f);
-	}
-	w->st.flows_written += c->nput;
-	w->st.flows_evicted += c->evicted;
+	free(c.dirty);
+	return 0;
 }
 
-/*
- * Write every new or changed flow in one transaction and drop the expired
- * ones (all of them when all is set). Nothing in memory changes until the
- * commit succeeds: a failed write keeps every flow as it was, to be
- * written at the next flush.
- */
-void
+int
 live_writer_flush(struct live_writer *w, struct analyzer *a, int64_t now,
     int64_t evict_before, int all)
 {
-	struct flush_ctx c = { .w = w, .now = now, .all = all,
-	    .evict_before = evict_before };
-	struct flow_table *ft = analyzer_settle(a);
-
+	if (all)
+		job_collect(w, a);
+	else if (writer_ready(w, a) != 0)
+		return -1;		/* the last one is still being written */
 	attach_db(w, a);
 	if (w->db == NULL) {
 		w->st.write_failures++;
-		return;
+		return 0;
 	}
-	if (store_batch_begin(w->db) != 0) {
-		c.failed = 1;
-	} else {
-		flow_table_foreach(ft, flush_one, &c);
-		if (c.failed || write_dirty(&c, a) != 0 ||
-		    store_batch_commit(w->db) != 0) {
-			store_batch_abort(w->db);
-			c.failed = 1;
-		}
-	}
-	if (c.failed) {
-		w->st.write_failures++;
-		log_warnx("%s (%zu flows kept in memory, retried in %llds)",
-		    store_errmsg(w->db), flow_table_count(ft),
-		    (long long)(w->o->flush_us / 1000000));
-	} else {
-		apply_committed(w, &c, ft);
-	}
-	for (size_t i = 0; i < c.nput; i++)
-		json_decref(c.put[i].line);
-	free(c.put);
-	free(c.dirty);
-	free(c.gone);
+	flush_start(w, a, now, evict_before, all, 0);
+	if (all)
+		job_collect(w, a);
+	return 0;
 }
 
 static int
@@ -228,61 +424,50 @@ live_writer_evict(struct live_writer *w, struct analyzer *a, int64_t now)
 {
 	struct flow_table *ft = analyzer_settle(a);
 	size_t n = flow_table_count(ft);
-	struct collect_last c = { calloc(n ? n : 1, sizeof(int64_t)), 0 };
 
+	/* over the bound until the flush in flight is written */
+	if (writer_ready(w, a) != 0)
+		return;
+	attach_db(w, a);
+	if (w->db == NULL)
+		return;
+	struct collect_last c = { calloc(n ? n : 1, sizeof(int64_t)), 0 };
 	if (c.v == NULL)
 		return;
 	flow_table_foreach(ft, collect_last, &c);
 	qsort(c.v, c.n, sizeof(*c.v), cmp_i64);
 	int64_t before = c.v[c.n / 8];
 	free(c.v);
-	uint64_t was = w->st.flows_evicted;
-	live_writer_flush(w, a, now, before, 0);
-	log_warnx("%zu flows in memory reached --max-flows %zu: wrote out and "
-	    "dropped %llu of the least recently active", n, w->o->max_flows,
-	    (unsigned long long)(w->st.flows_evicted - was));
+	flush_start(w, a, now, before, 0, n);
 }
 
-static int
-store_malformed(struct live_writer *w, struct analyzer *a)
-{
-	if (store_malformed_clear(w->db) != 0)
-		return -1;
-	return export_malformed(w->db, analyzer_stats(a));
-}
-
-void
+int
 live_writer_store_stats(struct live_writer *w, struct analyzer *a)
 {
+	if (writer_ready(w, a) != 0)
+		return -1;
 	if (w->db == NULL)
-		return;
-	if (store_batch_begin(w->db) != 0 ||
-	    store_stats_put(w->db, &w->st) != 0 ||
-	    store_malformed(w, a) != 0 ||
-	    store_batch_commit(w->db) != 0) {
-		store_batch_abort(w->db);
-		log_warnx("%s", store_errmsg(w->db));
-	}
+		return 0;
+	memset(&w->job, 0, sizeof(w->job));
+	w->job.kind = JOB_STATS;
+	w->job.st = w->st;
+	w->job.as = *analyzer_stats(a);
+	job_submit(w);
+	return 0;
 }
 
-void
-live_writer_prune(struct live_writer *w, int64_t now)
+int
+live_writer_prune(struct live_writer *w, struct analyzer *a, int64_t now)
 {
-	uint64_t deleted = 0;
-	int64_t before = now - (int64_t)w->o->retain_days * 86400 * 1000000;
-
+	if (writer_ready(w, a) != 0)
+		return -1;
 	if (w->db == NULL)
-		return;
-	if (store_batch_begin(w->db) != 0 ||
-	    store_prune(w->db, before, &deleted) != 0 ||
-	    store_batch_commit(w->db) != 0) {
-		store_batch_abort(w->db);
-		log_warnx("%s", store_errmsg(w->db));
-		return;
-	}
-	if (deleted > 0)
-		log_info("pruned %llu flows older than %d days",
-		    (unsigned long long)deleted, w->o->retain_days);
+		return 0;
+	memset(&w->job, 0, sizeof(w->job));
+	w->job.kind = JOB_PRUNE;
+	w->job.before = now - (int64_t)w->o->retain_days * 86400 * 1000000;
+	job_submit(w);
+	return 0;
 }
 
 static FILE *
@@ -357,7 +542,11 @@ live_writer_reopen(struct live_writer *w, struct analyzer *a)
 	struct stat sb;
 
 	log_reopen();
-	live_writer_flush(w, a, wall_us(), INT64_MIN, 0);
+	/* everything to the file as it was, then the connection is ours */
+	job_collect(w, a);
+	attach_db(w, a);
+	if (w->db != NULL && flush_start(w, a, wall_us(), INT64_MIN, 0, 0) == 0)
+		job_collect(w, a);
 	int same = stat(w->o->dbpath, &sb) == 0 && sb.st_dev == w->db_dev &&
 	    sb.st_ino == w->db_ino;
 	/*
@@ -398,10 +587,14 @@ live_writer_new(const struct live_opts *o)
 		return NULL;
 	}
 	w->o = o;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
 	if ((w->db = open_db(o->dbpath)) == NULL ||
 	    (o->ndjson != NULL && (w->ndjson = open_ndjson(o->ndjson)) ==
 	    NULL)) {
 		store_close(w->db);
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
 		free(w);
 		return NULL;
 	}
@@ -449,12 +642,22 @@ live_writer_stats(struct live_writer *w)
 }
 
 void
-live_writer_end(struct live_writer *w)
+live_writer_end(struct live_writer *w, struct analyzer *a)
 {
+	job_collect(w, a);
+	if (w->started) {
+		pthread_mutex_lock(&w->mu);
+		w->quit = 1;
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->thread, NULL);
+	}
 	if (w->db != NULL && store_live_end(w->db) != 0)
 		log_warnx("%s", store_errmsg(w->db));
 	store_close(w->db);
 	if (w->ndjson != NULL)
 		fclose(w->ndjson);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
 	free(w);
 }

@@ -175,6 +175,12 @@ writer_batch_record(struct writer_batch *b, size_t i)
 	return batch_record(b, i);
 }
 
+size_t
+writer_batch_count(const struct writer_batch *b)
+{
+	return b->n;
+}
+
 int64_t
 writer_batch_id(const struct writer_batch *b, size_t i)
 {

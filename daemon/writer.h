@@ -34,6 +34,7 @@ const struct flow_record *writer_batch_record(struct writer_batch *,
  * that row with its errors.
  */
 int writer_batch_put(struct store *, struct writer_batch *);
+size_t writer_batch_count(const struct writer_batch *);
 /* The row id of record i. */
 int64_t writer_batch_id(const struct writer_batch *, size_t i);
 
