@@ -384,8 +384,10 @@ async_hand_over(struct writer_async *w, struct analyzer *a, struct idle *c,
 		qsort(c->v, c->n, sizeof(*c->v), by_row_then_first_seen);
 	while (nnew < c->n && c->v[nnew]->db_id == 0)
 		c->v[nnew++]->db_id = w->next_id++;
-	if (async_append(w, a, c->v, nnew, 1) != 0 ||
-	    async_append(w, a, c->v + nnew, c->n - nnew, 0) != 0)
+	/* (no arithmetic on v when it is NULL: nothing to write) */
+	if ((nnew > 0 && async_append(w, a, c->v, nnew, 1) != 0) ||
+	    (c->n > nnew && async_append(w, a, c->v + nnew, c->n - nnew,
+	    0) != 0))
 		return -1;
 	/* flows stay where they are when others are removed */
 	for (size_t i = 0; i < c->ngone; i++)
