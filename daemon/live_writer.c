@@ -245,7 +245,9 @@ job_collect(struct live_writer *w, struct analyzer *a)
 	if (!w->busy)
 		return;
 	job_wait(w);
+	pthread_mutex_lock(&w->mu);
 	w->busy = 0;
+	pthread_mutex_unlock(&w->mu);
 	switch (j->kind) {
 	case JOB_FLUSH:
 		if (j->rc == 0) {
@@ -358,24 +360,28 @@ flush_start(struct live_writer *w, struct analyzer *a, int64_t now,
 	struct job *j = &w->job;
 	struct flush_scan c = { .j = j, .ex = &w->o->ex, .now = now,
 	    .evict_before = evict_before, .all = all };
+	const char *why = NULL;
 
 	memset(j, 0, sizeof(*j));
 	j->kind = JOB_FLUSH;
 	j->evicting = evicting;
 	flow_table_foreach(analyzer_settle(a), flush_one, &c);
-	if (c.failed || export_dirty(j, a, c.dirty, c.ndirty) != 0 ||
-	    job_submit(w) != 0) {
-		for (size_t i = 0; i < j->nput; i++)
-			j->put[i]->dirty = 1;
-		job_free(j);
-		free(c.dirty);
-		w->st.write_failures++;
-		log_warnx("out of memory writing flows (%zu kept in memory)",
-		    flow_table_count(analyzer_settle(a)));
-		return -1;
-	}
+	if (c.failed || export_dirty(j, a, c.dirty, c.ndirty) != 0)
+		why = "out of memory";
+	else if (job_submit(w) != 0)
+		why = "no writer thread";
 	free(c.dirty);
-	return 0;
+	if (why == NULL)
+		return 0;
+	for (size_t i = 0; i < j->nput; i++)
+		j->put[i]->dirty = 1;
+	job_free(j);
+	w->st.write_failures++;
+	log_warnx("%s: cannot hand the flows to the writer (%zu kept in "
+	    "memory, retried in %llds)", why,
+	    flow_table_count(analyzer_settle(a)),
+	    (long long)(w->o->flush_us / 1000000));
+	return -1;
 }
 
 int
@@ -441,17 +447,32 @@ live_writer_evict(struct live_writer *w, struct analyzer *a, int64_t now)
 	flush_start(w, a, now, before, 0, n);
 }
 
+/*
+ * A new job of kind to fill and submit, or NULL: *rc -1 while the writer
+ * is busy, 0 without a database (the job is then left out).
+ */
+static struct job *
+job_new(struct live_writer *w, struct analyzer *a, enum job_kind kind,
+    int *rc)
+{
+	*rc = writer_ready(w, a);
+	if (*rc != 0 || w->db == NULL)
+		return NULL;
+	memset(&w->job, 0, sizeof(w->job));
+	w->job.kind = kind;
+	return &w->job;
+}
+
 int
 live_writer_store_stats(struct live_writer *w, struct analyzer *a)
 {
-	if (writer_ready(w, a) != 0)
-		return -1;
-	if (w->db == NULL)
-		return 0;
-	memset(&w->job, 0, sizeof(w->job));
-	w->job.kind = JOB_STATS;
-	w->job.st = w->st;
-	w->job.as = *analyzer_stats(a);
+	int rc;
+	struct job *j = job_new(w, a, JOB_STATS, &rc);
+
+	if (j == NULL)
+		return rc;
+	j->st = w->st;
+	j->as = *analyzer_stats(a);
 	job_submit(w);
 	return 0;
 }
@@ -459,13 +480,12 @@ live_writer_store_stats(struct live_writer *w, struct analyzer *a)
 int
 live_writer_prune(struct live_writer *w, struct analyzer *a, int64_t now)
 {
-	if (writer_ready(w, a) != 0)
-		return -1;
-	if (w->db == NULL)
-		return 0;
-	memset(&w->job, 0, sizeof(w->job));
-	w->job.kind = JOB_PRUNE;
-	w->job.before = now - (int64_t)w->o->retain_days * 86400 * 1000000;
+	int rc;
+	struct job *j = job_new(w, a, JOB_PRUNE, &rc);
+
+	if (j == NULL)
+		return rc;
+	j->before = now - (int64_t)w->o->retain_days * 86400 * 1000000;
 	job_submit(w);
 	return 0;
 }
