@@ -2,8 +2,8 @@
  * The writer: how flows in memory reach the store, for both run modes. A
  * batch holds flows exported as records (daemon/export.h). The offline run
  * hands its idle flows to the writer thread below, which appends batches
- * to the run's one transaction; the live run writes each flush's batches
- * in place (writer_batch_put) in a transaction of its own
+ * to the run's one transaction; the live writer's thread writes each
+ * flush's batches in place (writer_batch_put) in a transaction of its own
  * (daemon/live_writer.c).
  */
 #ifndef UDPFLOWS_WRITER_H

@@ -3,9 +3,10 @@
  * (writer) and the CLI (reader). Functions return 0 on success and -1 on
  * failure, with the reason in store_errmsg(); the store never exits.
  *
- * A connection is used by one thread at a time: udpflowd's writer thread
- * has it from store_run_begin to the end of the run's flows (see
- * daemon/writer.h), the opening thread before and after.
+ * A connection is used by one thread at a time: offline, udpflowd's writer
+ * thread has it from store_run_begin to the end of the run's flows (see
+ * daemon/writer.h), the opening thread before and after; live, the live
+ * writer's thread has it while it writes a job (daemon/live_writer.h).
  */
 #ifndef UDPFLOWS_STORE_H
 #define UDPFLOWS_STORE_H
