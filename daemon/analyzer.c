@@ -132,7 +132,8 @@ account_key(struct analyzer *a, const struct flow_key *k, uint64_t hash,
 		return NULL;
 	}
 	*back = from_a != f->src_is_a;
-	f->dirty = 1;
+	if (!f->dirty)
+		flow_table_mark_dirty(a->flows, f);
 	f->ttl[*back] = ttl;
 	f->pkts[*back]++;
 	f->bytes[*back] += bytes;
@@ -251,7 +252,8 @@ icmp_error(struct analyzer *a, const struct decoded *d, int64_t ts_us)
 		return;
 	}
 	flow_touch(f, ts_us, created);
-	f->dirty = 1;
+	if (!f->dirty)
+		flow_table_mark_dirty(a->flows, f);
 	if (created)
 		a->st.errors_unseen++;
 	else

@@ -40,6 +40,9 @@ struct flow_table {
 	struct flow_tcp		*tcps;
 	uint32_t		 ntcps, tcpcap;
 	uint32_t		 free_tcps;	/* free list through .next_free */
+	struct flow		**dirty;	/* the dirty log, when on */
+	size_t			 ndirty, dirtycap;
+	int			 dirty_on, dirty_lost;
 };
 
 /*
@@ -78,6 +81,7 @@ flow_table_free(struct flow_table *ft)
 	free(ft->chunks);
 	free(ft->errs);
 	free(ft->tcps);
+	free(ft->dirty);
 	free(ft);
 }
 
@@ -485,6 +489,56 @@ size_t
 flow_table_count(const struct flow_table *ft)
 {
 	return ft->count;
+}
+
+void
+flow_table_mark_dirty(struct flow_table *ft, struct flow *f)
+{
+	if (f->dirty)
+		return;
+	f->dirty = 1;
+	if (!ft->dirty_on || ft->dirty_lost)
+		return;
+	if (ft->ndirty == ft->dirtycap) {
+		size_t ncap = ft->dirtycap ? ft->dirtycap * 2 : 1024;
+		struct flow **n = realloc(ft->dirty, ncap * sizeof(*n));
+		if (n == NULL) {
+			ft->dirty_lost = 1;
+			return;
+		}
+		ft->dirty = n;
+		ft->dirtycap = ncap;
+	}
+	ft->dirty[ft->ndirty++] = f;
+}
+
+void
+flow_table_dirty_log_start(struct flow_table *ft)
+{
+	ft->dirty_on = 1;
+	/* flows dirty before the log began are not in it */
+	ft->dirty_lost = ft->count > 0;
+}
+
+int
+flow_table_dirty_log(struct flow_table *ft, struct flow *const **v, size_t *n)
+{
+	*v = ft->dirty;
+	*n = ft->ndirty;
+	return ft->dirty_lost ? -1 : 0;
+}
+
+void
+flow_table_dirty_log_clear(struct flow_table *ft)
+{
+	ft->ndirty = 0;
+	ft->dirty_lost = 0;
+	/* a log grown for a burst goes back to its usual size */
+	if (ft->dirtycap > 4096 && ft->dirtycap > 8 * ft->count) {
+		free(ft->dirty);
+		ft->dirty = NULL;
+		ft->dirtycap = 0;
+	}
 }
 
 int

@@ -80,6 +80,7 @@ struct flow {
 	uint8_t		tcp;		/* FT_TCP_* */
 	uint8_t		dirty;		/* changed since last written */
 	uint8_t		ttl[2];		/* latest TTL each way */
+	uint32_t	expiry_tick;	/* daemon/expiry_wheel.h; 0: not filed */
 };
 
 #define FLOW_TCP_NONE	UINT32_MAX
@@ -147,6 +148,23 @@ const struct flow_tcp *flow_tcp_find(const struct flow_table *,
     const struct flow *);
 
 size_t flow_table_count(const struct flow_table *);
+
+/*
+ * Mark a flow changed since it was last written. With the dirty log on,
+ * each flow that turns dirty is logged once, so that a flush finds the
+ * changed flows without visiting the others. Callers test f->dirty first:
+ * only the turn from clean costs a call.
+ */
+void flow_table_mark_dirty(struct flow_table *, struct flow *);
+void flow_table_dirty_log_start(struct flow_table *);
+/*
+ * The flows logged since the last clear, in the order they turned dirty
+ * (a logged flow may have been removed or written since: check hash and
+ * dirty). -1 when the log missed flows (memory ran out): visit them all.
+ */
+int flow_table_dirty_log(struct flow_table *, struct flow *const **v,
+    size_t *n);
+void flow_table_dirty_log_clear(struct flow_table *);
 
 /*
  * Remove a flow (and free its errors). Other flows stay where they are;

@@ -16,6 +16,7 @@
 
 #include "common/flow_json.h"
 #include "daemon/clock.h"
+#include "daemon/expiry_wheel.h"
 #include "daemon/live_writer.h"
 #include "daemon/log.h"
 #include "daemon/writer.h"
@@ -66,6 +67,10 @@ struct live_writer {
 	ino_t			 db_ino;
 	int			 db_same;	/* reopened the same file */
 	struct store_live_stats	 st;
+	/* the flows in memory by when they expire, and those changed */
+	struct expiry_wheel	*wheel;
+	int			 logging;	/* the table's dirty log is on */
+	int			 rescan;	/* the wheel missed flows */
 	/* the writer thread and its one job */
 	pthread_t		 thread;
 	pthread_mutex_t		 mu;
@@ -91,6 +96,23 @@ grow(void **v, size_t *cap, size_t n, size_t size)
 	*v = nv;
 	*cap = ncap;
 	return 0;
+}
+
+/* File f in the wheel by when it expires, as it is now. */
+static void
+refile(struct live_writer *w, struct flow *f)
+{
+	if (expiry_wheel_file(w->wheel, f, f->last_us +
+	    export_idle_timeout(&w->o->ex, f)) != 0)
+		w->rescan = 1;
+}
+
+/* Flows to drop that stay in memory after all are filed again. */
+static void
+gone_stay(struct live_writer *w, struct job *j)
+{
+	for (size_t i = 0; i < j->ngone; i++)
+		refile(w, j->gone[i].f);
 }
 
 /* The writer thread's part of a job. */
@@ -223,8 +245,10 @@ flush_committed(struct live_writer *w, struct analyzer *a, struct job *j)
 	if (w->ndjson != NULL && fflush(w->ndjson) != 0)
 		log_warn("%s", w->o->ndjson);
 	for (size_t i = 0; i < j->ngone; i++) {
-		if (j->gone[i].f->dirty)
+		if (j->gone[i].f->dirty) {
+			refile(w, j->gone[i].f);
 			continue;	/* active again since */
+		}
 		evicted += j->gone[i].evicted;
 		flow_table_remove(ft, j->gone[i].f);
 	}
@@ -256,7 +280,8 @@ job_collect(struct live_writer *w, struct analyzer *a)
 		}
 		/* nothing changes: every flow exported is to be written */
 		for (size_t i = 0; i < j->nput; i++)
-			j->put[i]->dirty = 1;
+			flow_table_mark_dirty(analyzer_settle(a), j->put[i]);
+		gone_stay(w, j);
 		w->st.write_failures++;
 		log_warnx("%s (%zu flows kept in memory, retried in %llds)",
 		    store_errmsg(w->db), flow_table_count(analyzer_settle(a)),
@@ -290,40 +315,122 @@ writer_ready(struct live_writer *w, struct analyzer *a)
 	return 0;
 }
 
-/* What the flush does with flow f: write it, drop it, both or neither. */
+/*
+ * What a flush takes: the flows changed since the last one (to write) and
+ * the flows idle past their timeout or evicted (to drop once written).
+ */
 struct flush_scan {
+	struct live_writer *w;
 	struct job	*j;
 	const struct expiry *ex;
 	int64_t		 now, evict_before;
 	int		 all;
+	int		 refile_all;	/* the wheel is being rebuilt */
 	struct flow	**dirty;
 	size_t		 ndirty, capdirty;
 	int		 failed;
 };
 
+/* Take dirty flow f to write: clean from now on, dirty again on failure. */
+static void
+take_dirty(struct flush_scan *c, struct flow *f)
+{
+	if (grow((void **)&c->dirty, &c->capdirty, c->ndirty,
+	    sizeof(*c->dirty)) != 0) {
+		c->failed = 1;
+		return;
+	}
+	f->dirty = 0;
+	c->dirty[c->ndirty++] = f;
+}
+
+static void
+take_gone(struct flush_scan *c, struct flow *f, int evicted)
+{
+	struct job *j = c->j;
+
+	if (grow((void **)&j->gone, &j->capgone, j->ngone,
+	    sizeof(*j->gone)) == 0)
+		j->gone[j->ngone++] = (struct gone){ f, evicted };
+	else
+		refile(c->w, f);	/* stays in memory; retried next time */
+}
+
+/* A flow due in the wheel: dropped if idle past its timeout, else refiled. */
+static void
+flush_due(struct flow *f, void *arg)
+{
+	struct flush_scan *c = arg;
+
+	if (c->now - f->last_us > export_idle_timeout(c->ex, f))
+		take_gone(c, f, 0);
+	else
+		refile(c->w, f);
+}
+
+/* The same decided by visiting every flow: at the end, to evict, to rebuild. */
 static int
 flush_one(struct flow *f, void *arg)
 {
 	struct flush_scan *c = arg;
-	struct job *j = c->j;
 	int expired = c->all || c->now - f->last_us >
 	    export_idle_timeout(c->ex, f);
 	int evicted = !expired && f->last_us <= c->evict_before;
 
-	if (c->failed || (!f->dirty && !expired && !evicted))
+	if (c->failed)
 		return 0;
-	if (f->dirty && grow((void **)&c->dirty, &c->capdirty, c->ndirty,
-	    sizeof(*c->dirty)) != 0) {
-		c->failed = 1;
-		return 0;
+	if (c->refile_all) {
+		f->expiry_tick = 0;
+		refile(c->w, f);
 	}
 	if (f->dirty)
-		c->dirty[c->ndirty++] = f;
-	if ((expired || evicted) && grow((void **)&j->gone, &j->capgone,
-	    j->ngone, sizeof(*j->gone)) == 0)
-		j->gone[j->ngone++] = (struct gone){ f, evicted };
-	/* else it stays in memory; retried next time */
+		take_dirty(c, f);
+	if (expired || evicted)
+		take_gone(c, f, evicted);
 	return 0;
+}
+
+/* The flows logged dirty since the last flush, each once. */
+static void
+take_logged(struct flush_scan *c, struct flow *const *v, size_t n)
+{
+	for (size_t i = 0; i < n && !c->failed; i++)
+		if (v[i]->hash != 0 && v[i]->dirty)
+			take_dirty(c, v[i]);
+}
+
+/*
+ * Choose the flows of a flush. Changed flows come from the table's dirty
+ * log and idle ones from the wheel, so a flush costs the flows it writes
+ * or drops, not the flows in memory; the whole table is visited only for
+ * the last flush, to evict, and when the wheel or the log missed flows
+ * (memory ran out, the clock went back).
+ */
+static void
+flush_choose(struct flush_scan *c, struct flow_table *ft)
+{
+	struct live_writer *w = c->w;
+	struct flow *const *v;
+	size_t n;
+	int scan = c->all || c->evict_before != INT64_MIN || w->rescan ||
+	    flow_table_dirty_log(ft, &v, &n) != 0;
+
+	if (!scan && expiry_wheel_due(w->wheel, c->now, flush_due, c) != 0)
+		scan = w->rescan = 1;
+	if (scan) {
+		if (w->rescan) {
+			expiry_wheel_reset(w->wheel, c->now);
+			w->rescan = 0;
+			c->refile_all = 1;
+		}
+		flow_table_foreach(ft, flush_one, c);
+	} else {
+		take_logged(c, v, n);
+	}
+	flow_table_dirty_log_clear(ft);
+	/* new flows, and closed TCP ones whose timeout got shorter */
+	for (size_t i = 0; i < c->ndirty; i++)
+		refile(w, c->dirty[i]);
 }
 
 /*
@@ -344,10 +451,8 @@ export_dirty(struct job *j, struct analyzer *a, struct flow **v, size_t n)
 		if (b == NULL)
 			return -1;
 		j->b[j->nb++] = b;
-		for (size_t i = off; i < off + m; i++) {
-			v[i]->dirty = 0;
+		for (size_t i = off; i < off + m; i++)
 			j->put[j->nput++] = v[i];
-		}
 	}
 	return 0;
 }
@@ -357,24 +462,33 @@ static int
 flush_start(struct live_writer *w, struct analyzer *a, int64_t now,
     int64_t evict_before, int all, size_t evicting)
 {
+	struct flow_table *ft = analyzer_settle(a);
 	struct job *j = &w->job;
-	struct flush_scan c = { .j = j, .ex = &w->o->ex, .now = now,
+	struct flush_scan c = { .w = w, .j = j, .ex = &w->o->ex, .now = now,
 	    .evict_before = evict_before, .all = all };
 	const char *why = NULL;
 
 	memset(j, 0, sizeof(*j));
 	j->kind = JOB_FLUSH;
 	j->evicting = evicting;
-	flow_table_foreach(analyzer_settle(a), flush_one, &c);
+	if (!w->logging) {
+		flow_table_dirty_log_start(ft);
+		w->logging = 1;
+	}
+	flush_choose(&c, ft);
 	if (c.failed || export_dirty(j, a, c.dirty, c.ndirty) != 0)
 		why = "out of memory";
 	else if (job_submit(w) != 0)
 		why = "no writer thread";
-	free(c.dirty);
-	if (why == NULL)
+	if (why == NULL) {
+		free(c.dirty);
 		return 0;
-	for (size_t i = 0; i < j->nput; i++)
-		j->put[i]->dirty = 1;
+	}
+	for (size_t i = 0; i < c.ndirty; i++)
+		flow_table_mark_dirty(ft, c.dirty[i]);
+	free(c.dirty);
+	gone_stay(w, j);
+	w->rescan = 1;		/* flows may be missing from the log */
 	job_free(j);
 	w->st.write_failures++;
 	log_warnx("%s: cannot hand the flows to the writer (%zu kept in "
@@ -541,18 +655,18 @@ attach_db(struct live_writer *w, struct analyzer *a)
 		if (store_live_begin(w->db, w->o->ifaces, w->o->nifaces) != 0)
 			log_warnx("%s", store_errmsg(w->db));
 		/* the new file has none of the rows: write every flow anew */
-		flow_table_foreach(analyzer_settle(a), forget_row, NULL);
+		flow_table_foreach(analyzer_settle(a), forget_row,
+		    analyzer_settle(a));
 		w->db_same = 1;
 	}
 	remember_db_file(w);
 }
 
 static int
-forget_row(struct flow *f, void *arg)
+forget_row(struct flow *f, void *ft)
 {
-	(void)arg;
 	f->db_id = 0;
-	f->dirty = 1;
+	flow_table_mark_dirty(ft, f);
 	return 0;
 }
 
@@ -609,10 +723,13 @@ live_writer_new(const struct live_opts *o)
 	w->o = o;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
-	if ((w->db = open_db(o->dbpath)) == NULL ||
+	if ((w->wheel = expiry_wheel_new(wall_us())) == NULL)
+		log_warnx("out of memory");
+	if (w->wheel == NULL || (w->db = open_db(o->dbpath)) == NULL ||
 	    (o->ndjson != NULL && (w->ndjson = open_ndjson(o->ndjson)) ==
 	    NULL)) {
 		store_close(w->db);
+		expiry_wheel_free(w->wheel);
 		pthread_cond_destroy(&w->cv);
 		pthread_mutex_destroy(&w->mu);
 		free(w);
@@ -677,6 +794,7 @@ live_writer_end(struct live_writer *w, struct analyzer *a)
 	store_close(w->db);
 	if (w->ndjson != NULL)
 		fclose(w->ndjson);
+	expiry_wheel_free(w->wheel);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
 	free(w);

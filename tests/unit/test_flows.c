@@ -1,11 +1,14 @@
 /*
- * Flow keys, the flow table, the fragment map, the sent-packet table,
- * capture digests, states and time arguments.
+ * Flow keys, the flow table and its dirty log, the expiry wheel, the
+ * fragment map, the sent-packet table, capture digests, states and time
+ * arguments.
  */
 #include <string.h>
 
 #include "cli/timearg.h"
 #include "daemon/capture_digest.h"
+#include "daemon/expiry_wheel.h"
+#include "daemon/export.h"
 #include "daemon/flow_table.h"
 #include "daemon/frag_table.h"
 #include "daemon/sent_table.h"
@@ -460,6 +463,263 @@ test_digest(void)
 	    "request, order-sensitive too");
 }
 
+/* The dirty log: each flow once, in the order it turned dirty. */
+static void
+test_dirty_log(void)
+{
+	struct flow_table *ft = flow_table_new();
+	struct flow *const *v;
+	struct flow *f[3];
+	struct flow_key k;
+	size_t n;
+	int from, created;
+
+	for (int i = 0; i < 3; i++) {
+		nth_key(i, 0, &k, &from);
+		f[i] = flow_table_get(ft, &k, from, &created);
+	}
+	flow_table_mark_dirty(ft, f[0]);
+	ok(flow_table_dirty_log(ft, &v, &n) == 0 && n == 0 && f[0]->dirty,
+	    "dirty log: off, a flow marked dirty is not logged");
+	f[0]->dirty = 0;
+	flow_table_dirty_log_start(ft);
+	ok(flow_table_dirty_log(ft, &v, &n) == -1, "dirty log: started on a "
+	    "table with flows, it says it may have missed some");
+	flow_table_dirty_log_clear(ft);
+	flow_table_mark_dirty(ft, f[2]);
+	flow_table_mark_dirty(ft, f[0]);
+	flow_table_mark_dirty(ft, f[2]);
+	ok(flow_table_dirty_log(ft, &v, &n) == 0 && n == 2 && v[0] == f[2] &&
+	    v[1] == f[0], "dirty log: each flow once, in the order marked");
+	flow_table_dirty_log_clear(ft);
+	f[2]->dirty = 0;
+	flow_table_mark_dirty(ft, f[2]);
+	ok(flow_table_dirty_log(ft, &v, &n) == 0 && n == 1 && v[0] == f[2],
+	    "dirty log: cleared, a flow written and changed again is logged "
+	    "again");
+	flow_table_free(ft);
+}
+
+struct due_list {
+	struct flow	*v[64];
+	int		 n;
+};
+
+static void
+due_collect(struct flow *f, void *arg)
+{
+	struct due_list *d = arg;
+
+	if (d->n < 64)
+		d->v[d->n++] = f;
+}
+
+/* Due at now_s: exactly the flows listed (NULL-terminated), in any order. */
+static int
+due_is(struct expiry_wheel *w, double now_s, struct flow *const *want)
+{
+	struct due_list d = { .n = 0 };
+	int nwant = 0;
+
+	if (expiry_wheel_due(w, (int64_t)(now_s * 1e6), due_collect, &d) != 0)
+		return 0;
+	for (; want[nwant] != NULL; nwant++) {
+		int found = 0;
+		for (int i = 0; i < d.n; i++)
+			found |= d.v[i] == want[nwant];
+		if (!found)
+			return 0;
+	}
+	return d.n == nwant;
+}
+
+#define S(x)	((int64_t)((x) * 1e6))
+
+static void
+test_wheel_rules(void)
+{
+	struct flow_table *ft = flow_table_new();
+	struct expiry_wheel *w = expiry_wheel_new(S(1000));
+	struct flow *f[4], *none[] = { NULL };
+	struct flow_key k;
+	int from, created, r;
+
+	/* the tests call the wheel once: ok() evaluates its condition twice */
+	for (int i = 0; i < 4; i++) {
+		nth_key(i, 0, &k, &from);
+		f[i] = flow_table_get(ft, &k, from, &created);
+	}
+	expiry_wheel_file(w, f[0], S(1005.5));
+	r = due_is(w, 1004.999, none);
+	ok(r, "wheel: a flow is not handed out before the second of its "
+	    "deadline");
+	r = due_is(w, 1005.0, (struct flow *[]){ f[0], NULL });
+	ok(r && f[0]->expiry_tick == 0, "wheel: handed out in that second, "
+	    "unfiled");
+	r = due_is(w, 1100, none);
+	ok(r, "wheel: and only once");
+
+	expiry_wheel_file(w, f[1], S(1110));
+	expiry_wheel_file(w, f[1], S(1120));
+	r = due_is(w, 1110, (struct flow *[]){ f[1], NULL });
+	ok(r, "wheel: filed again later, it stays at the earlier second "
+	    "(refiled when looked at)");
+	expiry_wheel_file(w, f[1], S(1130));
+	expiry_wheel_file(w, f[1], S(1125));
+	r = due_is(w, 1125, (struct flow *[]){ f[1], NULL });
+	r = r && due_is(w, 1130, none);
+	ok(r, "wheel: filed again earlier, it moves, and is not handed out "
+	    "at the old second");
+
+	expiry_wheel_file(w, f[2], S(1140));
+	flow_table_remove(ft, f[2]);
+	r = due_is(w, 1140, none);
+	ok(r, "wheel: a removed flow is not handed out");
+
+	expiry_wheel_file(w, f[3], S(1150));
+	r = expiry_wheel_file(w, f[0], S(1000)) == 0;
+	r = r && due_is(w, 1141, (struct flow *[]){ f[0], NULL });
+	ok(r, "wheel: a deadline already passed is handed out by the next "
+	    "call");
+	r = expiry_wheel_due(w, S(1100), due_collect,
+	    &(struct due_list){ .n = 0 });
+	ok(r == -1, "wheel: the clock going back is reported");
+
+	/* a round and more ahead: 4096 slots of a second */
+	expiry_wheel_file(w, f[0], S(1141 + 5000));
+	r = due_is(w, 1150, (struct flow *[]){ f[3], NULL });
+	r = r && due_is(w, 1141 + 4096, none);
+	r = r && due_is(w, 1141 + 4999, none);
+	ok(r, "wheel: a deadline more than a round ahead waits for its "
+	    "second");
+	r = due_is(w, 1141 + 5000, (struct flow *[]){ f[0], NULL });
+	expiry_wheel_file(w, f[3], S(20000));
+	r = r && due_is(w, 90000, (struct flow *[]){ f[3], NULL });
+	ok(r, "wheel: a jump of more than a round hands out everything due");
+	is_int(expiry_wheel_entries(w), 0, "wheel: no entry left behind");
+	expiry_wheel_free(w);
+	flow_table_free(ft);
+}
+
+/* A tiny deterministic generator, so a failure can be replayed. */
+static uint32_t
+rnd(uint64_t *s)
+{
+	*s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (uint32_t)(*s >> 33);
+}
+
+struct sim_due {
+	const struct expiry	*ex;
+	struct expiry_wheel	*w;
+	int64_t			 now;
+	struct flow		**gone;
+	size_t			 ngone;
+};
+
+static void
+sim_due(struct flow *f, void *arg)
+{
+	struct sim_due *d = arg;
+	int64_t idle = export_idle_timeout(d->ex, f);
+
+	if (d->now - f->last_us > idle)
+		d->gone[d->ngone++] = f;
+	else
+		expiry_wheel_file(d->w, f, f->last_us + idle);
+}
+
+struct sim_scan {
+	const struct expiry	*ex;
+	int64_t			 now;
+	size_t			 n;
+};
+
+static int
+sim_expired(struct flow *f, void *arg)
+{
+	struct sim_scan *c = arg;
+
+	c->n += c->now - f->last_us > export_idle_timeout(c->ex, f);
+	return 0;
+}
+
+/*
+ * The live flush's rule, checked against the scan it replaces: packets to
+ * random flows (new ones too, TCP ones closing so that their timeout gets
+ * shorter), a flush every 2 s with the changed flows refiled; at every
+ * flush the wheel must hand out exactly the flows the scan finds expired.
+ */
+static void
+test_wheel_vs_scan(void)
+{
+	const struct expiry ex = { S(60), S(300), S(10) };
+	struct flow_table *ft = flow_table_new();
+	struct expiry_wheel *w = expiry_wheel_new(S(5000));
+	static struct flow *gone[40000], *touched[40000];
+	uint64_t seed = 15;
+	int flushes = 0, same = 1, created, from;
+	size_t total_gone = 0, ntouched = 0, peak = 0;
+	struct flow_key k;
+
+	/* flushes between seconds, as on a wall clock */
+	for (int64_t now = S(5000.13); now < S(5000 + 1800); now += S(0.25)) {
+		for (int p = 0; p < 40; p++) {
+			/* mostly recent flows, some new, a few long idle */
+			int i = (int)(rnd(&seed) % 3000);
+			nth_key(i, 0, &k, &from);
+			k.proto = i % 3 ? PROTO_UDP : PROTO_TCP;
+			if (rnd(&seed) % 4 != 0)
+				continue;
+			struct flow *f = flow_table_get(ft, &k, from, &created);
+			int64_t jitter = (int64_t)(rnd(&seed) % 250000);
+			f->last_us = now - jitter;
+			if (created)
+				f->first_us = f->last_us;
+			if (k.proto == PROTO_TCP && rnd(&seed) % 8 == 0)
+				f->tcp |= FT_TCP_RST;
+			if (!f->dirty) {
+				f->dirty = 1;
+				touched[ntouched++] = f;
+			}
+		}
+		if ((now - S(5000.13)) % S(2) != 0)
+			continue;
+		struct sim_scan sc = { &ex, now, 0 };
+		flow_table_foreach(ft, sim_expired, &sc);
+		struct sim_due d = { &ex, w, now, gone, 0 };
+		expiry_wheel_due(w, now, sim_due, &d);
+		same &= d.ngone == sc.n;
+		for (size_t i = 0; i < d.ngone; i++) {
+			same &= now - gone[i]->last_us >
+			    export_idle_timeout(&ex, gone[i]) &&
+			    gone[i]->ttl[0] != 0xee;	/* handed out once */
+			gone[i]->ttl[0] = 0xee;
+		}
+		for (size_t i = 0; i < ntouched; i++) {
+			touched[i]->dirty = 0;
+			expiry_wheel_file(w, touched[i], touched[i]->last_us +
+			    export_idle_timeout(&ex, touched[i]));
+		}
+		ntouched = 0;
+		for (size_t i = 0; i < d.ngone; i++)
+			flow_table_remove(ft, gone[i]);
+		total_gone += d.ngone;
+		if (flow_table_count(ft) > peak)
+			peak = flow_table_count(ft);
+		flushes++;
+	}
+	ok(same, "wheel: at each of %d flushes it hands out exactly the %s",
+	    flushes, "flows a scan of the table finds idle past their timeout");
+	ok(total_gone > 2000 && peak > 1000, "wheel: %zu flows expired, up to "
+	    "%zu in memory at once", total_gone, peak);
+	ok(expiry_wheel_entries(w) <= 2 * flow_table_count(ft) + 64,
+	    "wheel: %zu entries for %zu flows", expiry_wheel_entries(w),
+	    flow_table_count(ft));
+	expiry_wheel_free(w);
+	flow_table_free(ft);
+}
+
 int
 main(void)
 {
@@ -471,5 +731,8 @@ main(void)
 	test_ends();
 	test_states();
 	test_timeargs();
+	test_dirty_log();
+	test_wheel_rules();
+	test_wheel_vs_scan();
 	return tap_done();
 }
