@@ -1,9 +1,9 @@
 /*
- * 4096 slots of one second: a slot holds the flows due at every second
- * congruent to it, so a deadline more than 68 minutes ahead (a long TCP
+ * 4096 slots of a tick each: a slot holds the flows due at every tick
+ * congruent to it, so a deadline more than a round ahead (a long TCP
  * timeout) stays in its slot for a round or more. An entry is a flow
  * pointer (flows never move); slots grow by doubling and are given back
- * once emptied, so memory follows the flows filed, not the seconds passed.
+ * once emptied, so memory follows the flows filed, not the ticks passed.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +12,6 @@
 
 #define WHEEL_SLOTS	4096u
 #define WHEEL_MASK	(WHEEL_SLOTS - 1)
-#define TICK_US		1000000LL
 
 struct wheel_slot {
 	struct flow	**v;
@@ -21,26 +20,30 @@ struct wheel_slot {
 
 struct expiry_wheel {
 	struct wheel_slot slot[WHEEL_SLOTS];
-	uint32_t	  done;		/* every second up to this one handed out */
+	int64_t		  tick_us;
+	uint32_t	  at;		/* every tick before this one handed out */
 	size_t		  entries;
 };
 
+/* The tick of a time, from 1: f->expiry_tick 0 says "not filed". */
 static uint32_t
-tick_of(int64_t us)
+tick_of(const struct expiry_wheel *w, int64_t us)
 {
 	if (us < 0)
-		return 0;
-	int64_t t = us / TICK_US;
+		return 1;
+	int64_t t = us / w->tick_us + 1;
 	return t >= UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)t;
 }
 
 struct expiry_wheel *
-expiry_wheel_new(int64_t now_us)
+expiry_wheel_new(int64_t now_us, int64_t tick_us)
 {
 	struct expiry_wheel *w = calloc(1, sizeof(*w));
 
-	if (w != NULL)
-		w->done = tick_of(now_us);
+	if (w == NULL)
+		return NULL;
+	w->tick_us = tick_us > 0 ? tick_us : 1;
+	w->at = tick_of(w, now_us);
 	return w;
 }
 
@@ -67,7 +70,7 @@ void
 expiry_wheel_reset(struct expiry_wheel *w, int64_t now_us)
 {
 	slots_free(w);
-	w->done = tick_of(now_us);
+	w->at = tick_of(w, now_us);
 }
 
 size_t
@@ -79,11 +82,11 @@ expiry_wheel_entries(const struct expiry_wheel *w)
 int
 expiry_wheel_file(struct expiry_wheel *w, struct flow *f, int64_t deadline_us)
 {
-	uint32_t t = tick_of(deadline_us);
+	uint32_t t = tick_of(w, deadline_us);
 
-	/* a second handed out already: the next call looks at it */
-	if (t <= w->done)
-		t = w->done + 1;
+	/* a tick handed out already: the next pass looks at it */
+	if (t < w->at)
+		t = w->at;
 	if (f->expiry_tick != 0 && f->expiry_tick <= t)
 		return 0;
 	struct wheel_slot *s = &w->slot[t & WHEEL_MASK];
@@ -103,8 +106,8 @@ expiry_wheel_file(struct expiry_wheel *w, struct flow *f, int64_t deadline_us)
 }
 
 /*
- * The flows of slot i due by second now, out of it; those due later stay,
- * and so do entries fn files into this slot meanwhile (a round ahead).
+ * The flows of slot i due by tick now, out of it; those due later stay,
+ * and so do entries fn files into this slot meanwhile.
  */
 static void
 slot_due(struct expiry_wheel *w, uint32_t i, uint32_t now,
@@ -146,14 +149,15 @@ int
 expiry_wheel_due(struct expiry_wheel *w, int64_t now_us,
     void (*fn)(struct flow *, void *), void *arg)
 {
-	uint32_t now = tick_of(now_us), from = w->done + 1;
+	uint32_t now = tick_of(w, now_us), from = w->at;
 
-	if (now < w->done)
+	if (now < w->at)
 		return -1;
-	if (now == w->done)
-		return 0;
-	/* flows fn files again land after now, in seconds not handed out */
-	w->done = now;
+	/*
+	 * Flows fn files again land at now's tick or later: those at now's
+	 * stay in its slot for the next pass, which looks at it again.
+	 */
+	w->at = now;
 	if (now - from >= WHEEL_SLOTS - 1) {
 		for (uint32_t i = 0; i < WHEEL_SLOTS; i++)
 			slot_due(w, i, now, fn, arg);

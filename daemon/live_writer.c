@@ -723,7 +723,7 @@ live_writer_new(const struct live_opts *o)
 	w->o = o;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
-	if ((w->wheel = expiry_wheel_new(wall_us())) == NULL)
+	if ((w->wheel = expiry_wheel_new(wall_us(), 1000000)) == NULL)
 		log_warnx("out of memory");
 	if (w->wheel == NULL || (w->db = open_db(o->dbpath)) == NULL ||
 	    (o->ndjson != NULL && (w->ndjson = open_ndjson(o->ndjson)) ==

@@ -539,7 +539,7 @@ static void
 test_wheel_rules(void)
 {
 	struct flow_table *ft = flow_table_new();
-	struct expiry_wheel *w = expiry_wheel_new(S(1000));
+	struct expiry_wheel *w = expiry_wheel_new(S(1000), S(1));
 	struct flow *f[4], *none[] = { NULL };
 	struct flow_key k;
 	int from, created, r;
@@ -551,25 +551,25 @@ test_wheel_rules(void)
 	}
 	expiry_wheel_file(w, f[0], S(1005.5));
 	r = due_is(w, 1004.999, none);
-	ok(r, "wheel: a flow is not handed out before the second of its "
+	ok(r, "wheel: a flow is not handed out before the tick of its "
 	    "deadline");
 	r = due_is(w, 1005.0, (struct flow *[]){ f[0], NULL });
-	ok(r && f[0]->expiry_tick == 0, "wheel: handed out in that second, "
-	    "unfiled");
+	ok(r && f[0]->expiry_tick == 0, "wheel: handed out in that tick, "
+	    "unfiled (the caller decides by the exact time)");
 	r = due_is(w, 1100, none);
 	ok(r, "wheel: and only once");
 
 	expiry_wheel_file(w, f[1], S(1110));
 	expiry_wheel_file(w, f[1], S(1120));
 	r = due_is(w, 1110, (struct flow *[]){ f[1], NULL });
-	ok(r, "wheel: filed again later, it stays at the earlier second "
+	ok(r, "wheel: filed again later, it stays at the earlier tick "
 	    "(refiled when looked at)");
 	expiry_wheel_file(w, f[1], S(1130));
 	expiry_wheel_file(w, f[1], S(1125));
 	r = due_is(w, 1125, (struct flow *[]){ f[1], NULL });
 	r = r && due_is(w, 1130, none);
 	ok(r, "wheel: filed again earlier, it moves, and is not handed out "
-	    "at the old second");
+	    "at the old tick");
 
 	expiry_wheel_file(w, f[2], S(1140));
 	flow_table_remove(ft, f[2]);
@@ -578,9 +578,14 @@ test_wheel_rules(void)
 
 	expiry_wheel_file(w, f[3], S(1150));
 	r = expiry_wheel_file(w, f[0], S(1000)) == 0;
-	r = r && due_is(w, 1141, (struct flow *[]){ f[0], NULL });
+	r = r && due_is(w, 1140.5, (struct flow *[]){ f[0], NULL });
 	ok(r, "wheel: a deadline already passed is handed out by the next "
-	    "call");
+	    "pass, also within the tick of the last");
+	expiry_wheel_file(w, f[0], S(1141.7));
+	r = due_is(w, 1141.5, (struct flow *[]){ f[0], NULL });
+	expiry_wheel_file(w, f[0], S(1141.7));
+	r = r && due_is(w, 1141.9, (struct flow *[]){ f[0], NULL });
+	ok(r, "wheel: each pass within a tick looks at the flows due in it");
 	r = expiry_wheel_due(w, S(1100), due_collect,
 	    &(struct due_list){ .n = 0 });
 	ok(r == -1, "wheel: the clock going back is reported");
@@ -591,12 +596,20 @@ test_wheel_rules(void)
 	r = r && due_is(w, 1141 + 4096, none);
 	r = r && due_is(w, 1141 + 4999, none);
 	ok(r, "wheel: a deadline more than a round ahead waits for its "
-	    "second");
+	    "tick");
 	r = due_is(w, 1141 + 5000, (struct flow *[]){ f[0], NULL });
 	expiry_wheel_file(w, f[3], S(20000));
 	r = r && due_is(w, 90000, (struct flow *[]){ f[3], NULL });
 	ok(r, "wheel: a jump of more than a round hands out everything due");
 	is_int(expiry_wheel_entries(w), 0, "wheel: no entry left behind");
+	expiry_wheel_free(w);
+
+	/* ticks of 2 s, times near the epoch: tick 0 is a real tick */
+	w = expiry_wheel_new(0, S(2));
+	expiry_wheel_file(w, f[0], S(0.5));
+	r = due_is(w, 0.4, (struct flow *[]){ f[0], NULL });
+	r = r && due_is(w, 1.9, none);
+	ok(r, "wheel: a deadline in the first tick after the epoch is filed");
 	expiry_wheel_free(w);
 	flow_table_free(ft);
 }
@@ -645,24 +658,27 @@ sim_expired(struct flow *f, void *arg)
 }
 
 /*
- * The live flush's rule, checked against the scan it replaces: packets to
- * random flows (new ones too, TCP ones closing so that their timeout gets
- * shorter), a flush every 2 s with the changed flows refiled; at every
- * flush the wheel must hand out exactly the flows the scan finds expired.
+ * The rule of a flush or an offline pass, checked against the scan it
+ * replaces: packets to random flows (new ones too, TCP ones closing so
+ * that their timeout gets shorter), passes at uneven intervals (some
+ * closer than a tick, some many ticks apart) with the changed flows
+ * refiled; at every pass the wheel must hand out every flow the scan
+ * finds expired, and the caller's exact check then keeps exactly those.
  */
 static void
 test_wheel_vs_scan(void)
 {
 	const struct expiry ex = { S(60), S(300), S(10) };
 	struct flow_table *ft = flow_table_new();
-	struct expiry_wheel *w = expiry_wheel_new(S(5000));
+	struct expiry_wheel *w = expiry_wheel_new(S(5000), S(2));
 	static struct flow *gone[40000], *touched[40000];
 	uint64_t seed = 15;
 	int flushes = 0, same = 1, created, from;
 	size_t total_gone = 0, ntouched = 0, peak = 0;
 	struct flow_key k;
 
-	/* flushes between seconds, as on a wall clock */
+	/* passes between ticks, 0.25 s to 5 s apart */
+	int64_t next_pass = S(5000.13);
 	for (int64_t now = S(5000.13); now < S(5000 + 1800); now += S(0.25)) {
 		for (int p = 0; p < 40; p++) {
 			/* mostly recent flows, some new, a few long idle */
@@ -683,8 +699,9 @@ test_wheel_vs_scan(void)
 				touched[ntouched++] = f;
 			}
 		}
-		if ((now - S(5000.13)) % S(2) != 0)
+		if (now < next_pass)
 			continue;
+		next_pass = now + S(0.25) * (1 + rnd(&seed) % 20);
 		struct sim_scan sc = { &ex, now, 0 };
 		flow_table_foreach(ft, sim_expired, &sc);
 		struct sim_due d = { &ex, w, now, gone, 0 };
