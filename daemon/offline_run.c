@@ -32,11 +32,12 @@ plural(uint64_t n, const char *one, const char *many)
 }
 
 /*
- * An expiry pass visits every flow in memory, and a flow quiet for one
- * pass's interval is written at the next: passes a thirtieth of the UDP
- * timeout apart (2 s by default) keep the writer thread busy from the
- * first flows on, each hand-over small, and the passes cheap. A flow
- * stays in memory at most one interval past its timeout.
+ * A flow quiet for one pass's interval is written at the next pass:
+ * passes a thirtieth of the UDP timeout apart (2 s by default) keep the
+ * writer thread busy from the first flows on and each hand-over small. A
+ * pass looks only at the flows due (the writer's expiry wheel), so
+ * frequent passes stay cheap with a million flows in memory. A flow stays
+ * in memory at most one interval past its timeout.
  */
 static int64_t
 expire_every(const struct offline_opts *o)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/expiry_wheel.h"
 #include "daemon/export.h"
 #include "daemon/writer.h"
 
@@ -35,6 +36,8 @@ struct idle {
 	const struct expiry	 *ex;
 	int			  all;
 	int			  nomem;
+	struct expiry_wheel	 *wheel;	/* refile what stays; NULL: don't */
+	int			  misfiled;	/* the wheel missed a flow */
 };
 
 static int
@@ -52,19 +55,52 @@ push(struct flow ***v, size_t *n, size_t *cap, struct flow *f)
 	return 0;
 }
 
+/*
+ * When a pass must look at f next: once quiet if it changed since written,
+ * else once idle past its timeout (a pass decides by the exact time).
+ */
+static void
+idle_refile(struct idle *c, struct flow *f, int will_be_clean)
+{
+	int64_t wait = export_idle_timeout(c->ex, f);
+
+	if (f->dirty && !will_be_clean && c->quiet_us < wait)
+		wait = c->quiet_us;
+
+	if (expiry_wheel_file(c->wheel, f, f->last_us + wait) != 0)
+		c->misfiled = 1;
+}
+
 static int
 collect_idle(struct flow *f, void *arg)
 {
 	struct idle *c = arg;
 	int64_t idle = c->now - f->last_us;
 	int expired = c->all || idle > export_idle_timeout(c->ex, f);
+	int write = f->dirty && (expired || idle > c->quiet_us);
 
-	if (f->dirty && (expired || idle > c->quiet_us) &&
-	    push(&c->v, &c->n, &c->cap, f) != 0)
+	if (write && push(&c->v, &c->n, &c->cap, f) != 0)
 		c->nomem = 1;
 	if (expired && push(&c->gone, &c->ngone, &c->capgone, f) != 0)
 		c->nomem = 1;
+	if (!expired && c->wheel != NULL)
+		idle_refile(c, f, write);
 	return c->nomem;
+}
+
+/* A flow the wheel hands out: decided as by a scan, refiled if it stays. */
+static void
+collect_due(struct flow *f, void *arg)
+{
+	collect_idle(f, arg);
+}
+
+/* A flow visited by a scan, which files every flow that stays anew. */
+static int
+collect_scanned(struct flow *f, void *arg)
+{
+	f->expiry_tick = 0;
+	return collect_idle(f, arg);
 }
 
 /*
@@ -243,6 +279,10 @@ struct writer_async {
 	int		 done;		/* no more batches will come */
 	int		 failed;
 	int64_t		 first_id, next_id;	/* the reader's numbering */
+	/* the reader's: flows in memory by when a pass must look at them */
+	struct expiry_wheel	*wheel;
+	int		 logging;	/* the flow table's dirty log is on */
+	int		 rescan;	/* the wheel missed flows: rebuild it */
 };
 
 static void *
@@ -284,6 +324,7 @@ writer_async_start(struct store *s)
 		return NULL;
 	w->s = s;
 	w->first_id = w->next_id = store_run_next_id(s);
+	w->rescan = 1;		/* the wheel is made at the first pass */
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	if (pthread_create(&w->thread, NULL, async_main, w) != 0) {
@@ -397,13 +438,52 @@ async_hand_over(struct writer_async *w, struct analyzer *a, struct idle *c,
 	return 0;
 }
 
+/*
+ * Choose the flows of a pass. Flows that changed since the last pass come
+ * from the flow table's dirty log and are filed by when they go quiet; the
+ * wheel hands out those whose time has come, so a pass costs the flows it
+ * looks at, not the flows in memory. The whole table is visited at the
+ * end, at the first pass, and when the wheel or the log missed flows
+ * (memory ran out, the clock went back between files).
+ */
+static void
+choose_idle(struct writer_async *w, struct flow_table *ft, struct idle *c)
+{
+	struct flow *const *v;
+	size_t n;
+
+	if (!w->logging) {
+		flow_table_dirty_log_start(ft);
+		w->logging = 1;
+	}
+	/* ticks of a pass's interval: a flow is looked at twice at most */
+	if (w->wheel == NULL && !c->all)
+		w->wheel = expiry_wheel_new(c->now, c->quiet_us);
+	c->wheel = w->wheel;
+	if (!c->all && !w->rescan && flow_table_dirty_log(ft, &v, &n) == 0) {
+		for (size_t i = 0; i < n; i++)
+			if (v[i]->hash != 0 && v[i]->dirty)
+				idle_refile(c, v[i], 0);
+		if (expiry_wheel_due(w->wheel, c->now, collect_due, c) == 0)
+			goto done;
+	}
+	if (c->all)
+		c->wheel = NULL;
+	else if (c->wheel != NULL)
+		expiry_wheel_reset(c->wheel, c->now);
+	flow_table_foreach(ft, collect_scanned, c);
+done:
+	flow_table_dirty_log_clear(ft);
+	w->rescan = c->misfiled || w->wheel == NULL;
+}
+
 static int
 async_hand_over_idle(struct writer_async *w, struct analyzer *a,
     struct idle *c)
 {
 	int rc;
 
-	flow_table_foreach(analyzer_settle(a), collect_idle, c);
+	choose_idle(w, analyzer_settle(a), c);
 	if (c->nomem)
 		rc = async_put(w, NULL);
 	else
@@ -446,6 +526,7 @@ writer_async_finish(struct writer_async *w, struct analyzer *a)
 		rc = -1;
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
+	expiry_wheel_free(w->wheel);
 	free(w);
 	return rc;
 }
