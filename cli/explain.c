@@ -9,6 +9,7 @@
 #include "cli/explain.h"
 #include "cli/icmp_text.h"
 #include "cli/render.h"
+#include "common/encap.h"
 #include "common/flow_json.h"
 #include "common/text.h"
 #include "common/flowstate.h"
@@ -167,8 +168,7 @@ error_evidence(struct para *p, const struct flow_record *f,
 static void
 rate_limited(struct para *p, const struct flow_record *f, const char *unit)
 {
-	if (f->nerrors == 0 || f->pkts_errored == 0 ||
-	    f->pkts_errored >= f->pkts_sent || f->state >= STATE_ANSWERED)
+	if (!flow_errors_rate_limited(f))
 		return;
 	add(p, "%llu of the %llu %ss sent drew an error; the others drew none "
 	    "most likely because ICMP errors are rate-limited (about one per "
@@ -362,9 +362,123 @@ explain_no_error(struct para *p, const struct flow_record *f)
 	}
 }
 
-void
-explain_flow(FILE *out, const struct flow_record *f, size_t width)
+/* How the flow was carried: VLAN tags, PPPoE, labels, tunnels. */
+static void
+explain_carried(struct para *p, const struct flow_record *f)
 {
+	char words[1024];
+
+	if (f->encap == NULL || f->encap->n == 0)
+		return;
+	encap_words(f->encap, words, sizeof(words));
+	add(p, "%s in %s. ", f->encap->tunnel ? "Its packets were carried" :
+	    "Carried", words);
+}
+
+/*
+ * A tunnel's own flow: the outer conversation of endpoints that carry
+ * other flows. An error about it is an error about every flow inside.
+ */
+static void
+explain_tunnel(struct para *p, const struct flow_record *f, long long carried)
+{
+	char src[64], dst[64];
+	const char *title = encap_kind_title(f->encap->tunnel);
+	int overhead = encap_overhead(f->encap->tunnel);
+	uint32_t mtu = 0;
+	int unreachable = 0;
+
+	addr_text(f->family, f->src, src, sizeof(src));
+	addr_text(f->family, f->dst, dst, sizeof(dst));
+	add(p, "This is the %s tunnel from %s to %s itself", title, src, dst);
+	if (carried >= 0)
+		add(p, ", which carried %lld %s while it was seen", carried,
+		    carried == 1 ? "flow" : "flows");
+	add(p, ". ");
+	for (size_t i = 0; i < f->nerrors; i++) {
+		const struct error_record *e = &f->errors[i];
+		int st = icmp_error_state(e->family, e->type, e->code);
+		if (e->has_mtu && (mtu == 0 || e->mtu < mtu))
+			mtu = e->mtu;
+		unreachable |= st != STATE_FRAG_NEEDED &&
+		    st != STATE_TTL_EXCEEDED && st != STATE_PARAM_PROBLEM;
+	}
+	if (mtu > 0)
+		add(p, "The error is about the tunnel's packets, not the "
+		    "flows inside it: every inner packet larger than %u "
+		    "bytes less the %d or so the tunnel adds (about %d) is "
+		    "dropped on the tunnel's path, and the hosts inside are "
+		    "not told unless tunnel endpoint %s passes the news on. "
+		    "That is the tunnel path MTU black hole: small packets "
+		    "pass, large ones vanish (a TCP connection opens, then "
+		    "stalls at its first full-size segment). ", mtu, overhead,
+		    mtu > (uint32_t)overhead ? (int)mtu - overhead : 0, src);
+	else if (unreachable)
+		add(p, "The error is about the tunnel's packets: everything "
+		    "carried in it met the same fate, and the hosts inside "
+		    "got no ICMP error of their own, so to them their "
+		    "traffic just vanished. ");
+}
+
+/*
+ * A carried flow whose tunnel drew errors from the underlay: the flow's
+ * packets went the same way, and nobody inside was told. 1 when that
+ * explains the flow's silence.
+ */
+static int
+explain_tunnel_errors(struct para *p, const struct flow_record *f,
+    const struct explain_ctx *x)
+{
+	const struct encap_layer *l = x->tunnel;
+	char src[64], dst[64], rep[64], when[16];
+	int explains = 0;
+
+	if (l == NULL || x->ntunnel_errors == 0)
+		return 0;
+	addr_text(l->family, l->src, src, sizeof(src));
+	addr_text(l->family, l->dst, dst, sizeof(dst));
+	for (size_t i = 0; i < x->ntunnel_errors; i++) {
+		const struct error_record *e = &x->tunnel_errors[i];
+		int st = icmp_error_state(e->family, e->type, e->code);
+		addr_text(e->family, e->reporter, rep, sizeof(rep));
+		hhmmss(e->first_us, when, sizeof(when));
+		add(p, "The %s tunnel it was carried in (%s to %s) drew %s",
+		    encap_kind_title(l->kind), src, dst,
+		    icmp_error_text(e->family, e->type, e->code));
+		if (e->has_mtu)
+			add(p, " (MTU %u)", e->mtu);
+		add(p, " from %s at %s", rep, when);
+		if (st == STATE_FRAG_NEEDED && e->has_mtu && f->pkts_sent > 0) {
+			uint64_t avg = f->bytes_sent / f->pkts_sent;
+			int over = encap_overhead(l->kind);
+			if (avg + (uint64_t)over > e->mtu) {
+				add(p, ": its packets (%llu bytes on average) "
+				    "with the %d the tunnel adds are larger than "
+				    "that, so they were dropped on the tunnel's "
+				    "path and the sender inside was never told "
+				    "(a tunnel path MTU black hole)",
+				    (unsigned long long)avg, over);
+				explains = f->pkts_back == 0;
+			} else
+				add(p, ": its own packets were small enough to "
+				    "pass");
+		} else if (st != STATE_TTL_EXCEEDED &&
+		    st != STATE_PARAM_PROBLEM) {
+			add(p, ": what the tunnel carried was lost with it, "
+			    "and the sender inside was never told");
+			explains = f->pkts_back == 0;
+		}
+		add(p, ". ");
+	}
+	return explains;
+}
+
+void
+explain_flow(FILE *out, const struct flow_record *f,
+    const struct explain_ctx *x, size_t width)
+{
+	long long carried = x ? x->carried : -1;
+	int tunnel_says = 0;
 	struct para p = { .len = 0 };
 	char svc[32];
 	const char *unit = f->proto == 6 ? "segment" : f->proto == 17 ?
@@ -373,14 +487,20 @@ explain_flow(FILE *out, const struct flow_record *f, size_t width)
 	service(f, svc, sizeof(svc));
 	explain_head(out, f, svc, width);
 	explain_packets(&p, f, unit);
+	explain_carried(&p, f);
+	if (x != NULL)
+		tunnel_says = explain_tunnel_errors(&p, f, x);
 	for (size_t i = 0; i < f->nerrors; i++)
 		explain_error(&p, f, &f->errors[i]);
+	if (f->encap != NULL && f->encap->tunnel != ENCAP_NONE)
+		explain_tunnel(&p, f, carried);
 	rate_limited(&p, f, unit);
 	if (f->proto == 6 && f->state == STATE_REFUSED && f->rst_ttl != 0)
 		tcp_reset(&p, f, svc);
 	else if (f->proto == 6 && f->end != END_NONE)
 		tcp_end(&p, f);
-	if (f->nerrors == 0)
+	if (f->nerrors == 0 && !tunnel_says &&
+	    (f->encap == NULL || !f->encap->tunnel))
 		explain_no_error(&p, f);
 	while (p.len > 0 && p.text[p.len - 1] == ' ')
 		p.text[--p.len] = '\0';

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/flowvec.h"
+#include "common/encap.h"
 
 void
 flowvec_push(struct flowvec *fv, const struct flow_record *f)
@@ -24,14 +25,23 @@ flowvec_push(struct flowvec *fv, const struct flow_record *f)
 	}
 	fv->v[fv->n] = *f;
 	fv->v[fv->n].errors = errs;
+	if (f->encap != NULL) {
+		struct flow_encap *e = malloc(sizeof(*e));
+		if (e == NULL)
+			err(2, "out of memory");
+		*e = *f->encap;
+		fv->v[fv->n].encap = e;
+	}
 	fv->n++;
 }
 
 void
 flowvec_free(struct flowvec *fv)
 {
-	for (size_t i = 0; i < fv->n; i++)
+	for (size_t i = 0; i < fv->n; i++) {
 		free((void *)fv->v[i].errors);
+		free((void *)fv->v[i].encap);
+	}
 	free(fv->v);
 	memset(fv, 0, sizeof(*fv));
 }

@@ -7,6 +7,7 @@
 
 #include "cli/icmp_text.h"
 #include "cli/render.h"
+#include "common/encap.h"
 #include "common/flow_json.h"
 #include "common/text.h"
 #include "common/flowstate.h"
@@ -58,6 +59,10 @@ errors_line(const struct flow_record *f, char *buf, size_t len)
 	size_t n = 0;
 
 	buf[0] = '\0';
+	/* a tunnel's own flow says so: its packets carry other flows */
+	if (f->encap != NULL && f->encap->tunnel != ENCAP_NONE)
+		n += (size_t)snprintf(buf, len, "the %s tunnel itself%s",
+		    encap_kind_title(f->encap->tunnel), f->nerrors ? ": " : "");
 	if (f->nerrors == 0 && f->state == STATE_REFUSED && f->proto == 6) {
 		switch (rst_origin(f->rst_ttl, f->dst_ttl)) {
 		case RST_DESTINATION:
@@ -85,8 +90,7 @@ errors_line(const struct flow_record *f, char *buf, size_t len)
 		    i ? "; " : "", icmp_error_text(e->family, e->type, e->code),
 		    mtu, e->count, role_text(error_role(f, e)), rep);
 	}
-	if (n < len && f->nerrors > 0 && f->pkts_errored > 0 &&
-	    f->pkts_errored < f->pkts_sent && f->state < STATE_ANSWERED)
+	if (n < len && flow_errors_rate_limited(f))
 		n += (size_t)snprintf(buf + n, len - n, " (for %llu of %llu "
 		    "sent: rate-limited)", (unsigned long long)f->pkts_errored,
 		    (unsigned long long)f->pkts_sent);
@@ -139,7 +143,13 @@ cells(const struct flow_record *f, char c[NCOLS][80])
 	char pbuf[8];
 
 	snprintf(c[C_STATE], 80, "%s", state ? state : "?");
-	snprintf(c[C_PROTO], 80, "%s", proto_name(f->proto, pbuf, sizeof(pbuf)));
+	/* an IP tunnel's flow by its kind: "6in4" says more than "41" */
+	if (f->encap != NULL && f->encap->tunnel != ENCAP_NONE &&
+	    f->proto != 17)
+		snprintf(c[C_PROTO], 80, "%s", encap_kind_name(f->encap->tunnel));
+	else
+		snprintf(c[C_PROTO], 80, "%s", proto_name(f->proto, pbuf,
+		    sizeof(pbuf)));
 	endpoint_text(c[C_SRC], 80, f->family, f->src, f->has_ports, f->sport);
 	endpoint_text(c[C_DST], 80, f->family, f->dst, f->has_ports, f->dport);
 	snprintf(c[C_SENT], 80, "%llu", (unsigned long long)f->pkts_sent);
@@ -245,7 +255,7 @@ void
 render_csv_header(void)
 {
 	puts("proto,src,sport,dst,dport,first,last,pkts_sent,bytes_sent,"
-	    "pkts_back,bytes_back,state,end,errors");
+	    "pkts_back,bytes_back,state,end,errors,tunnel,encap");
 }
 
 void
@@ -286,7 +296,14 @@ render_csv(const struct flow_record *f)
 		    e->family == 6 ? "icmp6" : "icmp", e->type, e->code, a,
 		    e->count);
 	}
-	csv_field(errs, 1);
+	csv_field(errs, 0);
+	/* the tunnel this flow is, and the stored text of its layers */
+	const struct flow_encap *e = f->encap;
+	csv_field(e && e->tunnel ? encap_kind_name(e->tunnel) : "", 0);
+	char layers[ENCAP_TEXT_MAX] = "";
+	if (e != NULL)
+		encap_text(e, layers, sizeof(layers));
+	csv_field(layers, 1);
 }
 
 void

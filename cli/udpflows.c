@@ -21,6 +21,7 @@
 #include "cli/summary.h"
 #include "cli/timearg.h"
 #include "cli/timeline.h"
+#include "common/encap.h"
 #include "common/flow_json.h"
 #include "common/text.h"
 #include "common/flowstate.h"
@@ -176,6 +177,11 @@ parse_proto(const char *s)
 		return 1;
 	if (strcmp(s, "icmp6") == 0 || strcmp(s, "ipv6-icmp") == 0)
 		return 58;
+	for (int p = 0; p < 255; p++) {
+		char buf[8];
+		if (strcmp(s, proto_name((uint8_t)p, buf, sizeof(buf))) == 0)
+			return p;
+	}
 	return (int)parse_number("--proto", s, 0, 255);
 }
 
@@ -406,19 +412,38 @@ want_color(int setting)
 	    (term == NULL || strcmp(term, "dumb") != 0);
 }
 
+/* "malformed_by_reason" and "undecoded_by_reason" objects into o. */
+static void
+reasons_json(json_t *o, const char *why, size_t whylen,
+    const uint64_t *why_count, size_t nwhy, const char *skip, size_t skiplen,
+    const uint64_t *skip_count, size_t nskip)
+{
+	json_t *m = json_object(), *u = json_object();
+
+	for (size_t i = 0; i < nwhy; i++)
+		json_object_set_new(m, why + i * whylen,
+		    json_integer((json_int_t)why_count[i]));
+	for (size_t i = 0; i < nskip; i++)
+		json_object_set_new(u, skip + i * skiplen,
+		    json_integer((json_int_t)skip_count[i]));
+	json_object_set_new(o, "malformed_by_reason", m);
+	json_object_set_new(o, "undecoded_by_reason", u);
+}
+
 static int
 on_stats(const struct store_stats_row *r, void *arg)
 {
 	int json = *(int *)arg;
 	char started[40], at[40];
 	const char *const names[] = { "packets", "decoded", "malformed",
-	    "duplicates", "kernel_drops", "flows_active", "flows_written",
-	    "flows_evicted", "errors_matched", "errors_unseen",
-	    "write_failures", "errors_capped" };
+	    "undecoded", "tunneled", "duplicates", "kernel_drops",
+	    "flows_active", "flows_written", "flows_evicted", "errors_matched",
+	    "errors_unseen", "write_failures", "errors_capped" };
 	const uint64_t v[] = { r->s.packets, r->s.decoded, r->s.malformed,
-	    r->s.duplicates, r->s.kernel_drops, r->s.flows_active,
-	    r->s.flows_written, r->s.flows_evicted, r->s.errors_matched,
-	    r->s.errors_unseen, r->s.write_failures, r->s.errors_capped };
+	    r->s.undecoded, r->s.tunneled, r->s.duplicates, r->s.kernel_drops,
+	    r->s.flows_active, r->s.flows_written, r->s.flows_evicted,
+	    r->s.errors_matched, r->s.errors_unseen, r->s.write_failures,
+	    r->s.errors_capped };
 
 	time_iso(r->started_us, started, sizeof(started));
 	time_iso(r->at_us, at, sizeof(at));
@@ -433,11 +458,9 @@ on_stats(const struct store_stats_row *r, void *arg)
 		for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 			json_object_set_new(o, names[i],
 			    json_integer((json_int_t)v[i]));
-		json_t *why = json_object();
-		for (size_t i = 0; i < r->nwhy; i++)
-			json_object_set_new(why, r->why[i],
-			    json_integer((json_int_t)r->why_count[i]));
-		json_object_set_new(o, "malformed_by_reason", why);
+		reasons_json(o, r->why[0], sizeof(r->why[0]), r->why_count,
+		    r->nwhy, r->skip[0], sizeof(r->skip[0]), r->skip_count,
+		    r->nskip);
 		if (json_line_write(o, stdout) != 0)
 			err(2, "stdout");
 		json_decref(o);
@@ -452,15 +475,132 @@ on_stats(const struct store_stats_row *r, void *arg)
 		for (size_t j = 0; i == 2 && j < r->nwhy; j++)
 			printf("    %-24s %llu\n", r->why[j],
 			    (unsigned long long)r->why_count[j]);
+		for (size_t j = 0; i == 3 && j < r->nskip; j++)
+			printf("    %-24s %llu\n", r->skip[j],
+			    (unsigned long long)r->skip_count[j]);
 	}
 	return 0;
 }
+
+/* An offline run: its inputs, counts and reasons, and its time span. */
+static int
+on_run(const struct store_run_row *r, void *arg)
+{
+	int json = *(int *)arg;
+	char started[40], first[40], last[40];
+	const char *const names[] = { "packets", "decoded", "malformed",
+	    "undecoded", "tunneled", "flows", "errors_matched",
+	    "errors_unseen" };
+	const uint64_t v[] = { r->s.packets, r->s.decoded, r->s.malformed,
+	    r->s.undecoded, r->s.tunneled, r->s.flows, r->s.errors_matched,
+	    r->s.errors_unseen };
+
+	time_iso(r->started_us, started, sizeof(started));
+	time_iso(r->first_us, first, sizeof(first));
+	time_iso(r->last_us, last, sizeof(last));
+	if (json) {
+		json_t *o = json_object(), *in = json_array();
+		json_object_set_new(o, "run", json_integer(r->run_id));
+		json_object_set_new(o, "mode", json_string(r->mode ? r->mode :
+		    ""));
+		json_object_set_new(o, "started", json_string(started));
+		for (size_t i = 0; i < r->ninputs; i++) {
+			json_t *x = json_object();
+			json_object_set_new(x, "name", json_string(r->inputs[i]));
+			json_object_set_new(x, "packets",
+			    json_integer((json_int_t)r->input_packets[i]));
+			json_array_append_new(in, x);
+		}
+		json_object_set_new(o, "inputs", in);
+		json_object_set_new(o, "first", r->has_span ?
+		    json_string(first) : json_null());
+		json_object_set_new(o, "last", r->has_span ?
+		    json_string(last) : json_null());
+		for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+			json_object_set_new(o, names[i],
+			    json_integer((json_int_t)v[i]));
+		reasons_json(o, r->why[0], sizeof(r->why[0]), r->why_count,
+		    r->nwhy, r->skip[0], sizeof(r->skip[0]), r->skip_count,
+		    r->nskip);
+		if (json_line_write(o, stdout) != 0)
+			err(2, "stdout");
+		json_decref(o);
+		return 0;
+	}
+	printf("run %lld (%s), %.10s %.8s UTC:", (long long)r->run_id,
+	    r->mode ? r->mode : "?", started, started + 11);
+	for (size_t i = 0; i < r->ninputs; i++)
+		printf("%s %s (%llu packets)", i ? "," : "", r->inputs[i],
+		    (unsigned long long)r->input_packets[i]);
+	if (r->more_inputs > 0)
+		printf(" and %zu more", r->more_inputs);
+	if (r->has_span)
+		printf("; flows from %.10s %.8s to %.10s %.8s UTC", first,
+		    first + 11, last, last + 11);
+	printf("\n");
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		printf("  %-16s %llu\n", names[i], (unsigned long long)v[i]);
+		for (size_t j = 0; i == 2 && j < r->nwhy; j++)
+			printf("    %-24s %llu\n", r->why[j],
+			    (unsigned long long)r->why_count[j]);
+		for (size_t j = 0; i == 3 && j < r->nskip; j++)
+			printf("    %-24s %llu\n", r->skip[j],
+			    (unsigned long long)r->skip_count[j]);
+	}
+	return 0;
+}
+
+/* For --explain: what the store knows around each flow. */
+struct around {
+	struct explain_ctx	x;
+	struct error_record	errs[8];
+};
 
 struct sink {
 	enum view	view;
 	size_t		matched;
 	struct flowvec	fv;
+	struct around	*around;	/* --explain: one a flow */
 };
+
+/*
+ * A tunnel's own flow: how many flows it carried. A carried flow: the
+ * first of its tunnels, outermost first, that drew errors.
+ */
+static int
+explain_around(struct store *db, struct sink *k)
+{
+	if (k->fv.n == 0)
+		return 0;
+	if ((k->around = calloc(k->fv.n, sizeof(*k->around))) == NULL)
+		err(2, "out of memory");
+	for (size_t i = 0; i < k->fv.n; i++) {
+		const struct flow_record *f = &k->fv.v[i];
+		struct around *a = &k->around[i];
+		uint64_t n;
+		a->x.carried = -1;
+		a->x.tunnel_errors = a->errs;
+		if (f->encap == NULL)
+			continue;
+		if (f->encap->tunnel != ENCAP_NONE) {
+			if (store_tunnel_carried(db, f, &n) != 0)
+				return -1;
+			a->x.carried = (long long)n;
+		}
+		for (int j = 0; j < f->encap->n && a->x.ntunnel_errors == 0;
+		    j++) {
+			const struct encap_layer *l = &f->encap->layer[j];
+			if (l->family == 0)
+				continue;
+			if (store_tunnel_errors(db, l, f->first_us, f->last_us,
+			    a->errs, sizeof(a->errs) / sizeof(a->errs[0]),
+			    &a->x.ntunnel_errors) != 0)
+				return -1;
+			a->x.tunnel = l;
+		}
+	}
+	return 0;
+}
 
 static int
 on_flow(const struct flow_record *f, void *arg)
@@ -510,12 +650,15 @@ main(int argc, char *argv[])
 		errx(2, "%s", errbuf);
 	if (o.stats) {
 		int rc = store_query_stats(db, on_stats, &o.json);
+		if (rc == 0)
+			rc = store_query_runs(db, on_run, &o.json);
 		if (rc != 0)
 			warnx("%s", store_errmsg(db));
 		store_close(db);
 		return rc != 0 ? 2 : 0;
 	}
-	if (store_query_flows(db, &o.q, on_flow, &k) != 0) {
+	if (store_query_flows(db, &o.q, on_flow, &k) != 0 ||
+	    (o.view == V_EXPLAIN && explain_around(db, &k) != 0)) {
 		warnx("%s", store_errmsg(db));
 		store_close(db);
 		return 2;
@@ -534,7 +677,8 @@ main(int argc, char *argv[])
 		break;
 	case V_EXPLAIN:
 		for (size_t i = 0; i < k.fv.n; i++)
-			explain_flow(stdout, &k.fv.v[i], ro.width ? ro.width : 80);
+			explain_flow(stdout, &k.fv.v[i], &k.around[i].x,
+			    ro.width ? ro.width : 80);
 		break;
 	case V_TIMELINE:
 		if (timeline_print(&k.fv, o.bucket_us, ro.width ? ro.width :
@@ -546,6 +690,7 @@ main(int argc, char *argv[])
 		break;
 	}
 	flowvec_free(&k.fv);
+	free(k.around);
 	if (fflush(stdout) != 0)
 		err(2, "stdout");
 	return k.matched > 0 ? 0 : 1;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/encap.h"
 #include "common/flow_json.h"
 #include "common/flowstate.h"
 #include "common/text.h"
@@ -123,6 +124,9 @@ flow_json(const struct flow_record *f)
 	json_object_set_new(o, "rst_ttl", int_or_null(f->rst_ttl, f->rst_ttl));
 	json_object_set_new(o, "dst_ttl", int_or_null(f->dst_ttl, f->dst_ttl));
 	json_object_set_new(o, "rst_from", str_or_null(flow_rst_from(f)));
+	json_object_set_new(o, "tunnel", f->encap && f->encap->tunnel ?
+	    json_string(encap_kind_name(f->encap->tunnel)) : json_null());
+	json_object_set_new(o, "encap", encap_json(f->encap));
 	for (size_t i = 0; i < f->nerrors; i++) {
 		json_t *eo = error_json(f, &f->errors[i]);
 		if (eo == NULL)

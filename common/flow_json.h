@@ -3,11 +3,14 @@
  *   {"proto","src","sport","dst","dport","first","last","pkts_sent",
  *    "bytes_sent","pkts_back","bytes_back","state","pkts_errored",
  *    "syn_retries","syn_span_us","end","end_by","rst_ttl","dst_ttl",
- *    "rst_from","errors":[{"family","type","code","reporter","count",
- *    "first","last","mtu","reporter_role","hops","rtt_us","matched",
- *    "quote_altered"}]}
+ *    "rst_from","tunnel","encap","errors":[{"family","type","code",
+ *    "reporter","count","first","last","mtu","reporter_role","hops",
+ *    "rtt_us","matched","quote_altered"}]}
  * Unknown ports, absent MTUs, TCP fields of other protocols and unknown
- * TTLs, hops and round trips are null.
+ * TTLs, hops and round trips are null. "tunnel" names the tunnel a
+ * tunnel's own flow is ("gre", "vxlan"...), "encap" how the flow was
+ * carried (common/encap.h: [{"type":"vlan","id":100},...]); both null
+ * for a plain flow.
  */
 #ifndef UDPFLOWS_FLOW_JSON_H
 #define UDPFLOWS_FLOW_JSON_H

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct flow_encap;
+
 /* One ICMP error aggregate: per type, code and reporter. */
 struct error_record {
 	uint8_t		family;		/* 4 ICMP, 6 ICMPv6 */
@@ -57,6 +59,8 @@ struct flow_record {
 	uint8_t		dst_ttl;	/* dst's other packets; 0: unknown */
 	size_t		nerrors;
 	const struct error_record *errors;
+	/* how it was carried, and the tunnel it is (common/encap.h) */
+	const struct flow_encap *encap;		/* NULL: carried plainly */
 };
 
 #endif

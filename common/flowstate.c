@@ -1,6 +1,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "common/encap.h"
 #include "common/flowstate.h"
 
 static const char *const names[STATE_MAX + 1] = {
@@ -168,4 +169,13 @@ flow_rst_from(const struct flow_record *f)
 	case RST_ON_PATH:	return "on-path";
 	default:		return "unknown";
 	}
+}
+
+int
+flow_errors_rate_limited(const struct flow_record *f)
+{
+	return f->nerrors > 0 && f->pkts_errored > 0 &&
+	    f->pkts_errored < f->pkts_sent && f->state < STATE_ANSWERED &&
+	    f->state != STATE_FRAG_NEEDED &&
+	    (f->encap == NULL || f->encap->tunnel == ENCAP_NONE);
 }

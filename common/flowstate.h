@@ -93,4 +93,12 @@ int flow_error_hops(const struct flow_record *, const struct error_record *);
 /* Who sent a flow's first reset: "destination", "on-path", "unknown"; NULL: none. */
 const char *flow_rst_from(const struct flow_record *);
 
+/*
+ * Packets sent after one that drew an error drew none themselves: the
+ * errors were rate-limited, not the packets let through. Not said of
+ * fragmentation needed (only the large packets draw it) nor of a
+ * tunnel's own flow (its packets carry many flows).
+ */
+int flow_errors_rate_limited(const struct flow_record *);
+
 #endif

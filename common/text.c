@@ -37,7 +37,11 @@ proto_name(uint8_t proto, char *buf, size_t len)
 	case 1:		return "icmp";
 	case 6:		return "tcp";
 	case 17:	return "udp";
+	case 47:	return "gre";
+	case 50:	return "esp";
+	case 51:	return "ah";
 	case 58:	return "ipv6-icmp";
+	case 132:	return "sctp";
 	case 255:	return "unknown";
 	}
 	snprintf(buf, len, "%u", proto);

@@ -9,7 +9,7 @@
 void time_iso(int64_t us, char *buf, size_t len);
 /* inet_ntop of a 4- or 16-byte address. */
 void addr_text(uint8_t family, const uint8_t *addr, char *buf, size_t len);
-/* "udp", "tcp", "icmp", "ipv6-icmp", or the number. */
+/* "udp", "tcp", "icmp", "ipv6-icmp", "gre"... (IANA keywords), or the number. */
 const char *proto_name(uint8_t proto, char *buf, size_t len);
 
 #endif

@@ -121,7 +121,8 @@ flow_touch(struct flow *f, int64_t ts_us, int created)
 /* Account one packet of tuple t (with IP length bytes) to its flow. */
 static struct flow *
 account_key(struct analyzer *a, const struct flow_key *k, uint64_t hash,
-    int from_a, uint32_t bytes, uint8_t ttl, int64_t ts_us, int *back)
+    int from_a, uint32_t bytes, uint8_t ttl, int64_t ts_us, int *back,
+    int *created_out)
 {
 	int created;
 	struct flow *f;
@@ -138,19 +139,74 @@ account_key(struct analyzer *a, const struct flow_key *k, uint64_t hash,
 	f->pkts[*back]++;
 	f->bytes[*back] += bytes;
 	flow_touch(f, ts_us, created);
+	if (created_out != NULL)
+		*created_out = created;
 	return f;
 }
 
 static struct flow *
 account(struct analyzer *a, const struct tuple *t, uint32_t bytes,
-    uint8_t ttl, int64_t ts_us, int *back)
+    uint8_t ttl, int64_t ts_us, int *back, int *created)
 {
 	struct flow_key k;
 	int from_a;
 
 	flow_key_make(t, &k, &from_a);
 	return account_key(a, &k, flow_key_hash(&k), from_a, bytes, ttl, ts_us,
-	    back);
+	    back, created);
+}
+
+/*
+ * A new flow's encapsulation: layers [0, n) of packet d's (its tunnel's,
+ * when tunnel names which it is); reversed when the packet went from the
+ * flow's dst to its src (an ICMP error creating the flow it quotes), so
+ * that tunnel endpoints read in the flow's direction.
+ */
+static void
+encap_note(struct analyzer *a, struct flow *f, const struct decoded *d,
+    int n, int tunnel, int reversed)
+{
+	struct flow_encap e = { .n = (uint8_t)n, .tunnel = (uint8_t)tunnel };
+
+	memcpy(e.layer, d->encap.layer, (size_t)n * sizeof(e.layer[0]));
+	for (int i = 0; reversed && i < n; i++) {
+		uint8_t tmp[16];
+		memcpy(tmp, e.layer[i].src, 16);
+		memcpy(e.layer[i].src, e.layer[i].dst, 16);
+		memcpy(e.layer[i].dst, tmp, 16);
+	}
+	if (flow_table_set_encap(a->flows, f, &e) != 0)
+		a->st.nomem++;
+}
+
+/*
+ * The outer packets of d's IP tunnels, each a flow of its own (the
+ * tunnel's): an error from the underlay quotes them. Accounted before
+ * the packet they carry, with the packets waiting settled first, so
+ * that each flow sees its packets in order.
+ */
+static void
+account_tunnels(struct analyzer *a, const struct decoded *d, int64_t ts_us)
+{
+	settle(a);
+	a->st.tunneled++;
+	for (int i = 0; i < d->encap.ntunnels; i++) {
+		const struct tunnel_packet *tp = &d->encap.tunnel[i];
+		int back, created;
+		struct flow *f = account(a, &tp->t, tp->ip_bytes, tp->ttl,
+		    ts_us, &back, &created);
+		if (f == NULL)
+			continue;
+		if (created)
+			encap_note(a, f, d, tp->layer,
+			    d->encap.layer[tp->layer].kind, 0);
+		if (tp->t.has_ports) {
+			struct sent_pkt sp = { &tp->t, tp->ip_bytes,
+			    tp->t.family == 4 ? tp->frag_id : 0, tp->l4_word };
+			sent_table_add(a->sent, sent_table_key(&sp), &sp,
+			    f->hash, f->src_is_a != back, tp->ttl, ts_us);
+		}
+	}
 }
 
 /*
@@ -254,6 +310,8 @@ icmp_error(struct analyzer *a, const struct decoded *d, int64_t ts_us)
 	flow_touch(f, ts_us, created);
 	if (!f->dirty)
 		flow_table_mark_dirty(a->flows, f);
+	if (created && d->encap.n > 0)
+		encap_note(a, f, d, d->encap.n, 0, 1);
 	if (created)
 		a->st.errors_unseen++;
 	else
@@ -278,13 +336,31 @@ analyzer_packet(struct analyzer *a, int linktype, const uint8_t *pkt,
 	analyzer_packet_on(a, 0, linktype, pkt, caplen, ts_us);
 }
 
+/* Count a packet not decoded, by its reason and value. */
+static void
+skip_count(struct analyzer_stats *st, uint8_t why, uint32_t arg)
+{
+	st->not_ip++;
+	for (uint32_t i = 0; i < st->nskip; i++)
+		if (st->skip[i].why == why && st->skip[i].arg == arg) {
+			st->skip[i].count++;
+			return;
+		}
+	if (st->nskip == ANALYZER_SKIP_KINDS) {
+		st->skip_other++;
+		return;
+	}
+	st->skip[st->nskip++] = (struct analyzer_skip){ why, arg, 1 };
+}
+
 /*
  * Decode into d and count what is not an IP packet to analyze; 0 when d
- * goes on.
+ * goes on. The tunnels a packet came through are flows even when what
+ * they carried is not decoded.
  */
 static int
 decode_counted(struct analyzer *a, int linktype, const uint8_t *pkt,
-    uint32_t caplen, struct decoded *d)
+    uint32_t caplen, struct decoded *d, int64_t ts_us)
 {
 	a->st.packets++;
 	switch (pkt_decode(linktype, pkt, caplen, d)) {
@@ -292,12 +368,14 @@ decode_counted(struct analyzer *a, int linktype, const uint8_t *pkt,
 		return 0;
 	case DECODE_MALFORMED:
 		a->st.malformed[d->why]++;
-		return -1;
+		break;
 	case DECODE_NOT_IP:
 	case DECODE_UNSUPPORTED_LINK:
+		skip_count(&a->st, d->skip, d->skip_arg);
 		break;
 	}
-	a->st.not_ip++;
+	if (d->encap.ntunnels > 0)
+		account_tunnels(a, d, ts_us);
 	return -1;
 }
 
@@ -343,7 +421,7 @@ later_fragment(struct analyzer *a, const struct decoded *d, int64_t ts_us)
 		a->st.frag_unmatched++;
 		return;
 	}
-	account(a, &t, d->ip_bytes, d->ttl, ts_us, &back);
+	account(a, &t, d->ip_bytes, d->ttl, ts_us, &back, NULL);
 }
 
 void
@@ -354,7 +432,7 @@ analyzer_packet_on(struct analyzer *a, int handle, int linktype,
 	struct pending *p = &a->pend[(a->head + a->npend) % PIPE_SLOTS];
 	struct decoded *d = &p->d;
 
-	if (decode_counted(a, linktype, pkt, caplen, d) != 0)
+	if (decode_counted(a, linktype, pkt, caplen, d, ts_us) != 0)
 		return;
 	uint64_t iface = (uint64_t)handle << 32 | d->link_if;
 	if (host_ttl_reference(d))
@@ -364,6 +442,8 @@ analyzer_packet_on(struct analyzer *a, int handle, int linktype,
 		return;
 	}
 	a->st.decoded++;
+	if (d->encap.ntunnels > 0)
+		account_tunnels(a, d, ts_us);
 	if (d->frag == FRAG_LATER)
 		later_fragment(a, d, ts_us);
 	else if (d->icmp == ICMP_INFO)
@@ -390,13 +470,15 @@ settle_oldest(struct analyzer *a)
 	struct pending *p = &a->pend[a->head];
 	const struct decoded *d = &p->d;
 	struct flow *f;
-	int back;
+	int back, created;
 
 	a->head = (a->head + 1) % PIPE_SLOTS;
 	a->npend--;
 	if ((f = account_key(a, &p->k, p->hash, p->from_a, d->ip_bytes,
-	    d->ttl, p->ts_us, &back)) == NULL)
+	    d->ttl, p->ts_us, &back, &created)) == NULL)
 		return;
+	if (created && d->encap.n > 0)
+		encap_note(a, f, d, d->encap.n, 0, 0);
 	if (d->t.proto == PROTO_TCP && tcp_track_segment(a->flows, a->hosts, f,
 	    d, back, p->ts_us, p->iface) != 0)
 		a->st.nomem++;

@@ -18,10 +18,24 @@
 #include "daemon/flow_table.h"
 #include "parsers/decode.h"
 
+/* Packets not decoded for one reason and value ("ethertype 0x0806"). */
+struct analyzer_skip {
+	uint8_t		why;			/* enum skip_reason */
+	uint32_t	arg;
+	uint64_t	count;
+};
+
+/* Distinct reasons kept apart; the rest are counted together. */
+#define ANALYZER_SKIP_KINDS	32
+
 struct analyzer_stats {
 	uint64_t	packets;		/* handed to the analyzer */
 	uint64_t	decoded;		/* IP packets analysed */
-	uint64_t	not_ip;			/* ARP and the like */
+	uint64_t	not_ip;			/* not decoded: skip[] */
+	struct analyzer_skip skip[ANALYZER_SKIP_KINDS];
+	uint32_t	nskip;
+	uint64_t	skip_other;		/* beyond ANALYZER_SKIP_KINDS */
+	uint64_t	tunneled;		/* carried in an IP tunnel */
 	uint64_t	malformed[WHY_COUNT];	/* by reason */
 	uint64_t	icmp_info;		/* echo, ND...: no error record */
 	uint64_t	frag_unmatched;		/* later fragment, first unseen */

@@ -57,6 +57,7 @@ export_flow(struct analyzer *a, const struct flow *f,
 	}
 	sf->errors = *buf;
 	sf->nerrors = n;
+	sf->encap = flow_table_encap(ft, f);
 	return 0;
 }
 
@@ -72,14 +73,81 @@ export_idle_timeout(const struct expiry *ex, const struct flow *f)
 	return ex->tcp_us;
 }
 
+void
+export_skip_name(const struct analyzer_skip *k, char *buf, size_t len)
+{
+	decode_skip_text((enum skip_reason)k->why, k->arg, buf, len);
+}
+
 int
 export_malformed(struct store *db, const struct analyzer_stats *st)
 {
+	char name[96];
+
 	for (int i = 1; i < WHY_COUNT; i++)
 		if (st->malformed[i] > 0 && store_run_malformed(db,
 		    decode_reason_name(i), st->malformed[i]) != 0)
 			return -1;
+	for (uint32_t i = 0; i < st->nskip; i++) {
+		export_skip_name(&st->skip[i], name, sizeof(name));
+		if (store_run_undecoded(db, name, st->skip[i].count) != 0)
+			return -1;
+	}
+	if (st->skip_other > 0 && store_run_undecoded(db, "other reasons",
+	    st->skip_other) != 0)
+		return -1;
 	return 0;
+}
+
+/* Reasons most first; the same counts keep the order they came in. */
+static int
+by_count(const void *x, const void *y)
+{
+	const struct analyzer_skip *a = x, *b = y;
+
+	return a->count != b->count ? (a->count < b->count ? 1 : -1) : 0;
+}
+
+void
+export_undecoded_text(const struct analyzer_stats *st, char *buf,
+    size_t len)
+{
+	struct analyzer_skip v[ANALYZER_SKIP_KINDS];
+	char name[96];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	memcpy(v, st->skip, st->nskip * sizeof(v[0]));
+	qsort(v, st->nskip, sizeof(v[0]), by_count);
+	for (uint32_t i = 0; i < st->nskip && n < len; i++) {
+		export_skip_name(&v[i], name, sizeof(name));
+		n += (size_t)snprintf(buf + n, len - n, "%s%s %llu",
+		    n ? ", " : " (", name, (unsigned long long)v[i].count);
+	}
+	if (st->skip_other > 0 && n < len)
+		n += (size_t)snprintf(buf + n, len - n, "%sother reasons %llu",
+		    n ? ", " : " (", (unsigned long long)st->skip_other);
+	if (n > 0 && n < len)
+		snprintf(buf + n, len - n, ")");
+}
+
+int
+export_commonest(const struct analyzer_stats *st, char *buf, size_t len,
+    uint64_t *count)
+{
+	*count = 0;
+	for (int i = 1; i < WHY_COUNT; i++)
+		if (st->malformed[i] > *count) {
+			*count = st->malformed[i];
+			snprintf(buf, len, "malformed (%s)",
+			    decode_reason_name(i));
+		}
+	for (uint32_t i = 0; i < st->nskip; i++)
+		if (st->skip[i].count > *count) {
+			*count = st->skip[i].count;
+			export_skip_name(&st->skip[i], buf, len);
+		}
+	return *count > 0 ? 0 : -1;
 }
 
 void

@@ -29,8 +29,22 @@ int64_t export_idle_timeout(const struct expiry *, const struct flow *);
 int export_flow(struct analyzer *, const struct flow *f, struct flow_record *,
     struct error_record **buf, size_t *cap);
 
-/* A malformed row for each reason counted, in the run being written. */
+/*
+ * A malformed row for each reason counted, and an undecoded row for each
+ * reason a packet was not decoded, in the run being written.
+ */
 int export_malformed(struct store *, const struct analyzer_stats *);
+/* The text of a reason not to decode: "ethertype ARP (0x0806)". */
+void export_skip_name(const struct analyzer_skip *, char *buf, size_t len);
+/* " (reason N, reason N)" of the undecoded counts, most first; "" none. */
+void export_undecoded_text(const struct analyzer_stats *, char *buf,
+    size_t len);
+/*
+ * The commonest reason a packet was malformed or not decoded, into buf,
+ * and how many it was; -1 when there was none.
+ */
+int export_commonest(const struct analyzer_stats *, char *buf, size_t len,
+    uint64_t *count);
 /* " (reason N, reason N)" of the malformed counts, "" when none. */
 void export_malformed_text(const struct analyzer_stats *, char *buf,
     size_t len);

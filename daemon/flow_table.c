@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/encap_table.h"
 #include "daemon/flow_table.h"
 #include "daemon/mix.h"
 
@@ -43,13 +44,23 @@ struct flow_table {
 	struct flow		**dirty;	/* the dirty log, when on */
 	size_t			 ndirty, dirtycap;
 	int			 dirty_on, dirty_lost;
+	struct encap_table	*encaps;	/* made at the first one */
 };
+
+_Static_assert(sizeof(struct flow) == 128, "a flow is two cache lines");
 
 /*
  * Flows are cleared by copying this, not by memset: for 128 bytes GCC
  * emits rep stos, which costs more than the rest of creating a flow.
  */
 static const struct flow flow_zero;
+
+static uint32_t
+flow_encap_id(const struct flow *f)
+{
+	return (uint32_t)f->encap[0] << 16 | (uint32_t)f->encap[1] << 8 |
+	    f->encap[2];
+}
 
 struct flow_table *
 flow_table_new(void)
@@ -82,6 +93,7 @@ flow_table_free(struct flow_table *ft)
 	free(ft->errs);
 	free(ft->tcps);
 	free(ft->dirty);
+	encap_table_free(ft->encaps);
 	free(ft);
 }
 
@@ -443,6 +455,8 @@ flow_table_remove(struct flow_table *ft, struct flow *f)
 	}
 	ft->slots[i].flow = 0;
 	ft->slots[i].tag = 0;
+	if (ft->encaps != NULL)
+		encap_table_unref(ft->encaps, flow_encap_id(f));
 	/* the flow's number goes on the free list, through its err_head */
 	*f = flow_zero;
 	f->err_head = ft->free_flows;
@@ -489,6 +503,29 @@ size_t
 flow_table_count(const struct flow_table *ft)
 {
 	return ft->count;
+}
+
+int
+flow_table_set_encap(struct flow_table *ft, struct flow *f,
+    const struct flow_encap *e)
+{
+	uint32_t id;
+
+	if (ft->encaps == NULL && (ft->encaps = encap_table_new()) == NULL)
+		return -1;
+	if ((id = encap_table_ref(ft->encaps, e)) == 0)
+		return -1;
+	encap_table_unref(ft->encaps, flow_encap_id(f));
+	f->encap[0] = (uint8_t)(id >> 16);
+	f->encap[1] = (uint8_t)(id >> 8);
+	f->encap[2] = (uint8_t)id;
+	return 0;
+}
+
+const struct flow_encap *
+flow_table_encap(const struct flow_table *ft, const struct flow *f)
+{
+	return encap_table_get(ft->encaps, flow_encap_id(f));
 }
 
 void

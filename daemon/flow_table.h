@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "parsers/decode.h"
+#include "common/encap.h"
 #include "common/flow_record.h"
 
 /*
@@ -76,11 +77,12 @@ struct flow {
 	uint32_t	err_head;	/* FLOW_ERR_NONE: no error */
 	uint32_t	tcp_idx;	/* FLOW_TCP_NONE: no TCP state */
 	uint32_t	pkts_errored;	/* packets an ICMP error quoted */
+	uint32_t	expiry_tick;	/* daemon/expiry_wheel.h; 0: not filed */
 	uint8_t		src_is_a;	/* which key side sent first */
 	uint8_t		tcp;		/* FT_TCP_* */
 	uint8_t		dirty;		/* changed since last written */
 	uint8_t		ttl[2];		/* latest TTL each way */
-	uint32_t	expiry_tick;	/* daemon/expiry_wheel.h; 0: not filed */
+	uint8_t		encap[3];	/* flow_table_encap's number; 0: none */
 };
 
 #define FLOW_TCP_NONE	UINT32_MAX
@@ -148,6 +150,17 @@ const struct flow_tcp *flow_tcp_find(const struct flow_table *,
     const struct flow *);
 
 size_t flow_table_count(const struct flow_table *);
+
+/*
+ * How flow f was carried (common/encap.h): set once, when it is made, from
+ * its first packet; -1 when memory runs out (it is then carried plainly,
+ * as far as the table knows). NULL for a flow carried plainly; the
+ * context is valid until the next flow_table_set_encap.
+ */
+int flow_table_set_encap(struct flow_table *, struct flow *,
+    const struct flow_encap *);
+const struct flow_encap *flow_table_encap(const struct flow_table *,
+    const struct flow *);
 
 /*
  * Mark a flow changed since it was last written. With the dirty log on,

@@ -75,6 +75,8 @@ update_stats(struct live *l)
 	st->packets = as->packets;
 	st->decoded = as->decoded;
 	st->malformed = analyzer_malformed_total(as);
+	st->undecoded = as->not_ip;
+	st->tunneled = as->tunneled;
 	st->duplicates = as->duplicates;
 	st->errors_matched = as->errors_matched;
 	st->errors_unseen = as->errors_unseen;
@@ -88,15 +90,18 @@ static void
 log_stats(struct live *l)
 {
 	const struct store_live_stats *st = update_stats(l);
-	char why[512];
+	char why[512], skipped[600];
 
 	export_malformed_text(analyzer_stats(l->a), why, sizeof(why));
-	log_info("%llu packets, %llu decoded, %llu malformed%s, %llu duplicates, "
+	export_undecoded_text(analyzer_stats(l->a), skipped, sizeof(skipped));
+	log_info("%llu packets, %llu decoded, %llu malformed%s, "
+	    "%llu not decoded%s, %llu duplicates, "
 	    "%llu kernel drops; flows %llu active, %llu written, %llu evicted; "
 	    "errors %llu matched, %llu whose flow was never seen; "
 	    "%llu failed writes",
 	    (unsigned long long)st->packets, (unsigned long long)st->decoded,
 	    (unsigned long long)st->malformed, why,
+	    (unsigned long long)st->undecoded, skipped,
 	    (unsigned long long)st->duplicates,
 	    (unsigned long long)st->kernel_drops,
 	    (unsigned long long)st->flows_active,

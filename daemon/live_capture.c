@@ -6,34 +6,20 @@
 #include "daemon/log.h"
 #include "parsers/decode.h"
 
-/*
- * Everything the analysis needs, VLAN-tagged too. The snap length keeps
- * whole packets up to 64 KiB, so an ICMP error's quote is never cut by us.
- */
-#define BASE_FILTER	"udp or tcp or icmp or icmp6"
+/* The snap length keeps whole packets, so an ICMP quote is never cut. */
 #define SNAPLEN		65535
 
-/* VLAN tags only exist on Ethernet; libpcap refuses "vlan" elsewhere. */
-void
-live_capture_filter(char *buf, size_t len, int ethernet, const char *extra)
-{
-	char base[256];
-
-	if (ethernet)
-		snprintf(base, sizeof(base), "(%s) or (vlan and (%s))",
-		    BASE_FILTER, BASE_FILTER);
-	else
-		snprintf(base, sizeof(base), "%s", BASE_FILTER);
-	if (extra != NULL && *extra != '\0')
-		snprintf(buf, len, "(%s) and (%s)", base, extra);
-	else
-		snprintf(buf, len, "%s", base);
-}
-
+/*
+ * Every packet, as Zeek takes them: IP comes carried in VLAN tags, PPPoE,
+ * MPLS and tunnels, and a BPF filter that follows all of them is not one
+ * libpcap compiles reliably ("vlan", "pppoes" and "mpls" move the offsets
+ * of everything after them). What is not decoded is counted by reason,
+ * never dropped unseen; the user's filter (-f), when given, is the filter.
+ */
 void
 live_capture_open(struct live_handle *h, const struct live_opts *o)
 {
-	char errbuf[PCAP_ERRBUF_SIZE], filter[2048];
+	char errbuf[PCAP_ERRBUF_SIZE];
 	struct bpf_program prog;
 	int rc;
 
@@ -54,14 +40,15 @@ live_capture_open(struct live_handle *h, const struct live_opts *o)
 	if (!link_supported(h->linktype))
 		fatalx("%s: link type %d is not supported", h->name,
 		    h->linktype);
-	live_capture_filter(filter, sizeof(filter), h->linktype == DLT_EN10MB,
-	    o->filter);
-	if (pcap_compile(h->p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0)
-		fatalx("%s: filter \"%s\": %s", h->name, filter,
-		    pcap_geterr(h->p));
-	if (pcap_setfilter(h->p, &prog) != 0)
-		fatalx("%s: %s", h->name, pcap_geterr(h->p));
-	pcap_freecode(&prog);
+	if (o->filter != NULL && *o->filter != '\0') {
+		if (pcap_compile(h->p, &prog, o->filter, 1,
+		    PCAP_NETMASK_UNKNOWN) != 0)
+			fatalx("%s: filter \"%s\": %s", h->name, o->filter,
+			    pcap_geterr(h->p));
+		if (pcap_setfilter(h->p, &prog) != 0)
+			fatalx("%s: %s", h->name, pcap_geterr(h->p));
+		pcap_freecode(&prog);
+	}
 	if (pcap_setnonblock(h->p, 1, errbuf) != 0)
 		fatalx("%s: %s", h->name, errbuf);
 	if (pcap_get_selectable_fd(h->p) < 0)

@@ -22,8 +22,5 @@ struct live_handle {
 void live_capture_open(struct live_handle *, const struct live_opts *);
 /* Packets the kernel dropped on handles h[0..n) so far. */
 uint64_t live_capture_drops(const struct live_handle *h, int n);
-/* The BPF filter udpflowd uses, with extra ANDed in (extra may be NULL). */
-void live_capture_filter(char *buf, size_t len, int ethernet,
-    const char *extra);
 
 #endif

@@ -154,6 +154,8 @@ run_finish(struct offline_run *r, size_t nflows)
 		.flows = nflows,
 		.errors_matched = st->errors_matched,
 		.errors_unseen = st->errors_unseen,
+		.undecoded = st->not_ip,
+		.tunneled = st->tunneled,
 	};
 	int replaced;
 
@@ -207,9 +209,19 @@ static void
 summary(const struct analyzer_stats *st, size_t flows, size_t peak,
     double secs)
 {
-	char why[512], noquote[64] = "", exact[96] = "";
+	char why[512], skipped[640] = "", noquote[64] = "", exact[96] = "";
+	char tunneled[64] = "";
 
 	export_malformed_text(st, why, sizeof(why));
+	if (st->not_ip > 0) {
+		char reasons[600];
+		export_undecoded_text(st, reasons, sizeof(reasons));
+		snprintf(skipped, sizeof(skipped), ", %llu not decoded%s",
+		    (unsigned long long)st->not_ip, reasons);
+	}
+	if (st->tunneled > 0)
+		snprintf(tunneled, sizeof(tunneled), " (%llu carried in "
+		    "tunnels)", (unsigned long long)st->tunneled);
 	if (st->errors_no_quote > 0)
 		snprintf(noquote, sizeof(noquote), ", %llu %s too short to "
 		    "name a flow", (unsigned long long)st->errors_no_quote,
@@ -218,18 +230,40 @@ summary(const struct analyzer_stats *st, size_t flows, size_t peak,
 		snprintf(exact, sizeof(exact), " (%llu to the very packet "
 		    "quoted%s)", (unsigned long long)st->errors_exact,
 		    st->errors_altered > 0 ? ", some after NAT" : "");
-	fprintf(stderr, "udpflowd: %llu packets read, %llu decoded, "
-	    "%llu malformed%s, %zu %s, %llu %s matched%s, "
+	fprintf(stderr, "udpflowd: %llu packets read, %llu decoded%s, "
+	    "%llu malformed%s%s, %zu %s, %llu %s matched%s, "
 	    "%llu %s whose flow was never seen%s, at most %zu %s in memory, "
 	    "%.2f s\n",
 	    (unsigned long long)st->packets, (unsigned long long)st->decoded,
-	    (unsigned long long)analyzer_malformed_total(st), why, flows,
+	    tunneled, (unsigned long long)analyzer_malformed_total(st), why,
+	    skipped, flows,
 	    plural(flows, "flow", "flows"),
 	    (unsigned long long)st->errors_matched,
 	    plural(st->errors_matched, "error", "errors"), exact,
 	    (unsigned long long)st->errors_unseen,
 	    plural(st->errors_unseen, "error", "errors"), noquote, peak,
 	    plural(peak, "flow", "flows"), secs);
+}
+
+/*
+ * Packets read and none decoded: never a silent zero. Says the commonest
+ * reason, and what to do about it where there is something to do.
+ */
+static int
+nothing_decoded(const struct analyzer_stats *st)
+{
+	char why[128];
+	uint64_t n;
+
+	if (st->packets == 0 || st->decoded > 0)
+		return 0;
+	if (export_commonest(st, why, sizeof(why), &n) != 0)
+		snprintf(why, sizeof(why), "unknown");
+	warnx("none of the %llu %s read was decoded: %llu %s %s",
+	    (unsigned long long)st->packets,
+	    plural(st->packets, "packet", "packets"),
+	    (unsigned long long)n, n == 1 ? "was" : "were", why);
+	return 1;
 }
 
 int
@@ -257,6 +291,8 @@ offline_run(const struct offline_opts *o)
 	if (!o->quiet)
 		summary(analyzer_stats(r.a), nflows, r.peak,
 		    mono_seconds() - started);
+	if (status == 0 && nothing_decoded(analyzer_stats(r.a)))
+		status = 1;
 	analyzer_free(r.a);
 	free(r.inputs);
 	store_close(r.db);

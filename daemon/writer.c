@@ -112,9 +112,13 @@ struct writer_batch {
 	int64_t			*ids;		/* each record's row; 0: none yet */
 	uint8_t			*fresh;		/* a new row of an offline run */
 	size_t			*erroff;
+	uint32_t		*encapix;	/* in encaps, one up; 0: none */
 	size_t			 n, cap;
 	struct error_record	*errs;
 	size_t			 nerrs, errcap;
+	/* copies of the encapsulations (the table's may go meanwhile) */
+	struct flow_encap	*encaps;
+	size_t			 nencaps, encapcap;
 	struct writer_batch	*next;
 };
 
@@ -127,8 +131,30 @@ writer_batch_free(struct writer_batch *b)
 	free(b->ids);
 	free(b->fresh);
 	free(b->erroff);
+	free(b->encapix);
 	free(b->errs);
+	free(b->encaps);
 	free(b);
+}
+
+/* Keep a copy of the encapsulation of the record appended as number i. */
+static int
+batch_keep_encap(struct writer_batch *b, size_t i, const struct flow_encap *e)
+{
+	b->encapix[i] = 0;
+	if (e == NULL)
+		return 0;
+	if (b->nencaps == b->encapcap) {
+		size_t ncap = b->encapcap ? b->encapcap * 2 : 16;
+		struct flow_encap *ne = realloc(b->encaps, ncap * sizeof(*ne));
+		if (ne == NULL)
+			return -1;
+		b->encaps = ne;
+		b->encapcap = ncap;
+	}
+	b->encaps[b->nencaps++] = *e;
+	b->encapix[i] = (uint32_t)b->nencaps;
+	return 0;
 }
 
 /*
@@ -160,7 +186,11 @@ writer_batch_append(struct writer_batch *b, struct analyzer *a,
 		uint8_t *nr = realloc(b->fresh, ncap * sizeof(*nr));
 		if (nr != NULL)
 			b->fresh = nr;
-		if (nf == NULL || no == NULL || ni == NULL || nr == NULL)
+		uint32_t *nx = realloc(b->encapix, ncap * sizeof(*nx));
+		if (nx != NULL)
+			b->encapix = nx;
+		if (nf == NULL || no == NULL || ni == NULL || nr == NULL ||
+		    nx == NULL)
 			goto fail;
 		b->cap = ncap;
 	}
@@ -182,6 +212,8 @@ writer_batch_append(struct writer_batch *b, struct analyzer *a,
 		if (sf->nerrors > 0)
 			memcpy(b->errs + b->nerrs, sf->errors,
 			    sf->nerrors * sizeof(*b->errs));
+		if (batch_keep_encap(b, b->n, sf->encap) != 0)
+			goto fail;
 		b->erroff[b->n] = b->nerrs;
 		b->ids[b->n] = v[i]->db_id;
 		b->fresh[b->n] = (uint8_t)fresh;
@@ -197,12 +229,18 @@ fail:
 	return NULL;
 }
 
-/* Record i with its errors in place (no arithmetic on a NULL array). */
+/*
+ * Record i with its errors and encapsulation in place (no arithmetic on
+ * a NULL array).
+ */
 static struct flow_record *
 batch_record(struct writer_batch *b, size_t i)
 {
-	b->flows[i].errors = b->errs != NULL ? b->errs + b->erroff[i] : NULL;
-	return &b->flows[i];
+	struct flow_record *f = &b->flows[i];
+
+	f->errors = b->errs != NULL ? b->errs + b->erroff[i] : NULL;
+	f->encap = b->encapix[i] ? &b->encaps[b->encapix[i] - 1] : NULL;
+	return f;
 }
 
 const struct flow_record *

@@ -12,11 +12,16 @@
 enum {
 	LINK_NULL	= 0,	/* BSD loopback, host-order AF */
 	LINK_EN10MB	= 1,
+	LINK_PPP	= 9,	/* PPP, with or without HDLC-like framing */
 	LINK_RAW	= 12,	/* DLT_RAW on Linux and most systems */
 	LINK_RAW_OBSD	= 14,	/* DLT_RAW on OpenBSD */
+	LINK_PPP_SERIAL	= 50,	/* PPP in HDLC-like framing, or Cisco HDLC */
+	LINK_PPP_ETHER	= 51,	/* PPPoE session header, no Ethernet */
 	LINK_RAW_LT	= 101,	/* LINKTYPE_RAW, in case it is not mapped */
+	LINK_C_HDLC	= 104,	/* Cisco HDLC: an ethertype (MPLS too) */
 	LINK_LOOP	= 108,	/* OpenBSD loopback, network-order AF */
 	LINK_LINUX_SLL	= 113,
+	LINK_PPP_WITH_DIR = 204, /* a direction byte, then PPP */
 	LINK_IPV4	= 228,
 	LINK_IPV6	= 229,
 	LINK_LINUX_SLL2	= 276,
@@ -24,10 +29,44 @@ enum {
 
 enum decode_status {
 	DECODE_OK,		/* an IP packet we track: see struct decoded */
-	DECODE_NOT_IP,		/* ARP, LLDP, STP...: not ours, not wrong */
+	DECODE_NOT_IP,		/* not ours, not wrong: see decoded.skip */
 	DECODE_MALFORMED,	/* truncated or invalid: see decoded.why */
-	DECODE_UNSUPPORTED_LINK,
+	DECODE_UNSUPPORTED_LINK, /* decoded.skip is SKIP_LINK_TYPE */
 };
+
+/*
+ * Why a packet was not decoded although nothing in it is wrong: it is not
+ * something udpflows tracks, or carried in a way it does not decode.
+ * decoded.skip_arg says which (the ethertype, the protocol number...).
+ */
+enum skip_reason {
+	SKIP_NONE,
+	SKIP_LINK_TYPE,		/* arg: the link type */
+	SKIP_ETHERTYPE,		/* arg: the ethertype (ARP, LLDP...) */
+	SKIP_LLC,		/* an 802.3 length field: LLC (STP, CDP...) */
+	SKIP_LOOP_FAMILY,	/* arg: the loopback address family */
+	SKIP_PPPOE_DISCOVERY,	/* PADI, PADO, PADR, PADS, PADT */
+	SKIP_PPP_PROTOCOL,	/* arg: LCP, IPCP, CHAP... */
+	SKIP_MPLS_PAYLOAD,	/* arg: the first nibble after the labels */
+	SKIP_GRE_PROTOCOL,	/* arg: the protocol type */
+	SKIP_GRE_VERSION,	/* arg */
+	SKIP_GRE_ROUTING,	/* RFC 1701 source routing */
+	SKIP_ERSPAN_VERSION,	/* arg */
+	SKIP_VXLAN_NO_VNI,	/* the I flag is not set */
+	SKIP_GENEVE_PROTOCOL,	/* arg: the protocol type */
+	SKIP_GENEVE_VERSION,	/* arg */
+	SKIP_GTP_VERSION,	/* arg */
+	SKIP_GTP_MESSAGE,	/* arg: the message type (echo...) */
+	SKIP_TOO_DEEP,		/* more than ENCAP_MAX_LAYERS layers */
+	SKIP_COUNT
+};
+
+/*
+ * The name of a reason and its argument, as printed and stored:
+ * "ethertype 0x88cc (LLDP)", "ppp protocol 0xc021 (LCP)", ...; always
+ * NUL-terminated, cut to len.
+ */
+void decode_skip_text(enum skip_reason, uint32_t arg, char *buf, size_t len);
 
 /*
  * Why a packet was not decoded. "truncated" means the capture cut it short
@@ -49,6 +88,14 @@ enum decode_reason {
 	WHY_TCP_TRUNCATED,
 	WHY_TCP_BAD_HLEN,
 	WHY_ICMP_TRUNCATED,
+	WHY_PPPOE_TRUNCATED,
+	WHY_PPP_TRUNCATED,
+	WHY_MPLS_TRUNCATED,
+	WHY_GRE_TRUNCATED,
+	WHY_ERSPAN_TRUNCATED,
+	WHY_VXLAN_TRUNCATED,
+	WHY_GENEVE_TRUNCATED,
+	WHY_GTP_TRUNCATED,
 	WHY_COUNT
 };
 
@@ -98,6 +145,70 @@ enum quote_depth {
 	QUOTE_PORTS,	/* the full 5-tuple */
 };
 
+/*
+ * How a packet was carried: the layers between the link and the IP packet
+ * decoded, outermost first. A tunnel layer (an IP packet carrying
+ * another) names its endpoints, the outer packet's addresses.
+ */
+enum encap_kind {
+	ENCAP_NONE,
+	ENCAP_VLAN,		/* id: the VLAN ID (802.1Q, 802.1ad) */
+	ENCAP_PPPOE,		/* id: the session ID */
+	ENCAP_MPLS,		/* id: the label; one layer a label */
+	ENCAP_PW,		/* MPLS pseudowire control word */
+	ENCAP_GRE,		/* id: the key, when present */
+	ENCAP_PPTP,		/* GRE version 1; id: the call ID */
+	ENCAP_ERSPAN,		/* id: the session ID (types II, III) */
+	ENCAP_IPIP,		/* IPv4 in IPv4 */
+	ENCAP_6IN4,		/* IPv6 in IPv4 (protocol 41) */
+	ENCAP_4IN6,
+	ENCAP_6IN6,
+	ENCAP_VXLAN,		/* id: the VNI */
+	ENCAP_GENEVE,		/* id: the VNI */
+	ENCAP_GTPU,		/* id: the TEID */
+	ENCAP_KIND_COUNT
+};
+
+/* Layers at most; a packet carried deeper is SKIP_TOO_DEEP. */
+#define ENCAP_MAX_LAYERS	10
+/* IP tunnels at most (each also a layer). */
+#define ENCAP_MAX_TUNNELS	4
+
+struct encap_layer {
+	uint8_t		kind;		/* enum encap_kind */
+	uint8_t		has_id;
+	uint8_t		family;		/* a tunnel's: 4 or 6; else 0 */
+	uint8_t		pad;		/* zero: layers are compared bytewise */
+	uint32_t	id;
+	uint8_t		src[16], dst[16];	/* a tunnel's endpoints */
+};
+
+/*
+ * The outer packet of an IP tunnel, a conversation of its own (the
+ * tunnel's flow): what a flow is accounted from, and what an error from
+ * the underlay quotes.
+ */
+struct tunnel_packet {
+	struct tuple	t;		/* endpoints; ports of a UDP tunnel */
+	uint32_t	ip_bytes;
+	uint32_t	frag_id;	/* IPv4 ID */
+	uint32_t	l4_word;	/* UDP bytes 4-7 */
+	uint8_t		ttl;
+	uint8_t		layer;		/* its layer in encap.layer[] */
+};
+
+struct decoded_encap {
+	uint8_t		n;		/* layers */
+	uint8_t		ntunnels;
+	struct encap_layer layer[ENCAP_MAX_LAYERS];
+	struct tunnel_packet tunnel[ENCAP_MAX_TUNNELS];
+};
+
+/* The stable name of a kind ("vlan", "gre", "vxlan"...). */
+const char *encap_kind_name(int kind);
+/* 1 for the kinds that are IP tunnels (they have endpoints). */
+int encap_kind_is_tunnel(int kind);
+
 struct decoded {
 	struct tuple	t;		/* the packet itself */
 	uint32_t	ip_bytes;	/* IP length as the header says */
@@ -133,11 +244,18 @@ struct decoded {
 	uint32_t	link_if;	/* SLL2 ifindex, SLL packet type + 1 */
 
 	enum decode_reason why;		/* with DECODE_MALFORMED */
+	uint8_t		skip;		/* enum skip_reason, with NOT_IP */
+	uint32_t	skip_arg;
+
+	struct decoded_encap encap;	/* how the packet was carried */
 };
 
 /*
  * Decode one captured frame of the given link type. caplen bytes at pkt are
- * readable; nothing beyond them is touched.
+ * readable; nothing beyond them is touched. The packet decoded is the
+ * innermost: d->encap says what carried it, and its tunnels[] are valid
+ * whatever the status (the outer packets decoded before an inner one
+ * turned out malformed or not ours).
  */
 enum decode_status pkt_decode(int linktype, const uint8_t *pkt, size_t caplen,
     struct decoded *d);

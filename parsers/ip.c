@@ -5,8 +5,9 @@
  * an ICMP error; for a quote the window is narrowed to the ICMP payload and
  * what cannot be read just lowers how much of the 5-tuple is known.
  */
-#include "parsers/decode.h"
-#include "parsers/cursor.h"
+#include <stddef.h>
+
+#include "parsers/decode_int.h"
 
 #define MAX_IP6_EXT	16	/* more than any sane packet carries */
 
@@ -26,6 +27,14 @@ static const char *const reason_names[WHY_COUNT] = {
 	[WHY_TCP_TRUNCATED]	= "tcp-truncated",
 	[WHY_TCP_BAD_HLEN]	= "tcp-bad-header-length",
 	[WHY_ICMP_TRUNCATED]	= "icmp-truncated",
+	[WHY_PPPOE_TRUNCATED]	= "pppoe-truncated",
+	[WHY_PPP_TRUNCATED]	= "ppp-truncated",
+	[WHY_MPLS_TRUNCATED]	= "mpls-truncated",
+	[WHY_GRE_TRUNCATED]	= "gre-truncated",
+	[WHY_ERSPAN_TRUNCATED]	= "erspan-truncated",
+	[WHY_VXLAN_TRUNCATED]	= "vxlan-truncated",
+	[WHY_GENEVE_TRUNCATED]	= "geneve-truncated",
+	[WHY_GTP_TRUNCATED]	= "gtp-truncated",
 };
 
 const char *
@@ -338,6 +347,65 @@ transport_decode(struct cursor *c, struct decoded *d, const struct ip_info *ii)
 	return WHY_NONE;		/* another protocol: tracked without ports */
 }
 
+/*
+ * The packet decoded so far carries another (IP protocol 4, 41 or 47, or
+ * UDP to a tunnel port): it becomes a tunnel packet and layer kind, and d
+ * is cleared for the packet inside. The layer's index, or -1 when the
+ * packet is carried too deep to follow (d says so).
+ */
+static int
+tunnel_begin(struct decoded *d, enum encap_kind kind, const struct ip_info *ii)
+{
+	struct decoded_encap *e = &d->encap;
+
+	if (e->ntunnels == ENCAP_MAX_TUNNELS) {
+		decode_skip(d, SKIP_TOO_DEEP, 0);
+		return -1;
+	}
+	if (encap_push(d, kind, 0, 0) != 0)
+		return -1;
+	e->tunnel[e->ntunnels++] = (struct tunnel_packet){
+		.t = d->t, .ip_bytes = ii->ip_bytes, .frag_id = ii->frag_id,
+		.l4_word = d->l4_word, .ttl = ii->ttl, .layer = e->n - 1,
+	};
+	static const struct decoded zero;
+	memcpy(d, &zero, offsetof(struct decoded, link_if));
+	return e->n - 1;
+}
+
+/* The tunnel an unfragmented packet of protocol proto is, or 0. */
+static enum encap_kind
+ip_tunnel_kind(uint8_t family, uint8_t proto)
+{
+	switch (proto) {
+	case 4:
+		return family == 4 ? ENCAP_IPIP : ENCAP_4IN6;
+	case 41:
+		return family == 4 ? ENCAP_6IN4 : ENCAP_6IN6;
+	case 47:
+		return ENCAP_GRE;
+	}
+	return ENCAP_NONE;
+}
+
+/*
+ * A UDP datagram to a tunnel port: what follows its header, up to the
+ * length the header says, is the tunnel's payload.
+ */
+static enum decode_status
+udp_tunnel(struct cursor *after_header, struct decoded *d,
+    const struct ip_info *ii)
+{
+	uint16_t dport = d->t.dport;
+	size_t ulen = d->l4_word >> 16;
+	int kind = udp_tunnel_port(dport);
+	struct cursor c = cur_window(after_header, ulen - 8);
+
+	if (tunnel_begin(d, (enum encap_kind)kind, ii) < 0)
+		return DECODE_NOT_IP;
+	return udp_tunnel_decode(&c, dport, d);
+}
+
 enum decode_status
 ip_decode(const uint8_t *p, size_t len, struct decoded *d)
 {
@@ -345,10 +413,8 @@ ip_decode(const uint8_t *p, size_t len, struct decoded *d)
 	struct ip_info ii = { 0 };
 	enum decode_reason why;
 
-	if (len == 0) {
-		d->why = WHY_IP_TRUNCATED;
-		return DECODE_MALFORMED;
-	}
+	if (len == 0)
+		return decode_malformed(d, WHY_IP_TRUNCATED);
 	switch (p[0] >> 4) {
 	case 4:
 		why = ip4_header(&c, &d->t, &ii, 0);
@@ -357,13 +423,10 @@ ip_decode(const uint8_t *p, size_t len, struct decoded *d)
 		why = ip6_header(&c, &d->t, &ii);
 		break;
 	default:
-		d->why = WHY_IP_BAD_VERSION;
-		return DECODE_MALFORMED;
+		return decode_malformed(d, WHY_IP_BAD_VERSION);
 	}
-	if (why != WHY_NONE) {
-		d->why = why;
-		return DECODE_MALFORMED;
-	}
+	if (why != WHY_NONE)
+		return decode_malformed(d, why);
 	d->ip_bytes = ii.ip_bytes;
 	d->ttl = ii.ttl;
 	d->frag = ii.frag;
@@ -374,10 +437,20 @@ ip_decode(const uint8_t *p, size_t len, struct decoded *d)
 	/* Trailing link padding is not IP payload; a short capture is. */
 	struct cursor payload = cur_window(&c, ii.jumbo ? cur_left(&c) :
 	    ii.payload_len);
-	why = transport_decode(&payload, d, &ii);
-	if (why != WHY_NONE) {
-		d->why = why;
-		return DECODE_MALFORMED;
+	enum encap_kind tk = ii.frag == FRAG_NONE ?
+	    ip_tunnel_kind(d->t.family, d->t.proto) : ENCAP_NONE;
+	if (tk != ENCAP_NONE) {
+		if (tunnel_begin(d, tk, &ii) < 0)
+			return DECODE_NOT_IP;
+		return tk == ENCAP_GRE ? gre_decode(&payload, d) :
+		    ip_decode_rest(&payload, d);
 	}
+	why = transport_decode(&payload, d, &ii);
+	if (why != WHY_NONE)
+		return decode_malformed(d, why);
+	/* a whole UDP header: its length says where the payload ends */
+	if (d->t.proto == PROTO_UDP && ii.frag == FRAG_NONE &&
+	    (d->l4_word >> 16) >= 8 && udp_tunnel_port(d->t.dport) > 0)
+		return udp_tunnel(&payload, d, &ii);
 	return DECODE_OK;
 }

@@ -121,11 +121,31 @@ static const char *const migrations[] = {
 	"DROP INDEX IF EXISTS flows_run;"
 	"ALTER TABLE runs ADD COLUMN flow_first INTEGER;"
 	"ALTER TABLE runs ADD COLUMN flow_last INTEGER;",
+	/*
+	 * 6 -> 7: how a flow was carried (common/encap.h: the layers as
+	 * text, NULL when plain) and the tunnel a tunnel's own flow is;
+	 * packets not decoded, by reason, as malformed ones are; packets
+	 * carried in IP tunnels.
+	 */
+	"ALTER TABLE flows ADD COLUMN tunnel TEXT;"
+	"ALTER TABLE flows ADD COLUMN encap TEXT;"
+	"CREATE TABLE undecoded ("
+	"  run_id INTEGER NOT NULL REFERENCES runs(id),"
+	"  reason TEXT NOT NULL,"
+	"  count INTEGER NOT NULL);"
+	"ALTER TABLE runs ADD COLUMN undecoded INTEGER;"
+	"ALTER TABLE runs ADD COLUMN tunneled INTEGER;"
+	"ALTER TABLE stats ADD COLUMN undecoded INTEGER;"
+	"ALTER TABLE stats ADD COLUMN tunneled INTEGER;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
     STORE_SCHEMA_VERSION, "one migration per schema version");
 _Static_assert(STATE_ANSWERED == 10, "the partial index names answered as 10");
+
+/* The same for run r of an outer query. */
+#define RUN_FLOWS_R	"run_id = r.id AND id BETWEEN coalesce(r.flow_first, 0)" \
+	" AND coalesce(r.flow_last, 9223372036854775807)"
 
 /* An offline run's flows by its id range; without one, a scan. */
 #define RUN_FLOWS	"run_id = ?1 AND id BETWEEN" \
@@ -140,7 +160,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_RUN_INSERT]	= "INSERT INTO runs(mode, started_us) VALUES (?1, ?2)",
 	[S_RUN_FINISH]	= "UPDATE runs SET finished_us = ?2, packets = ?3,"
 	    " decoded = ?4, malformed = ?5, flows = ?6, errors_matched = ?7,"
-	    " errors_unseen = ?8 WHERE id = ?1",
+	    " errors_unseen = ?8, undecoded = ?9, tunneled = ?10 WHERE id = ?1",
 	[S_INPUT_INSERT] = "INSERT INTO inputs(run_id, name, digest, packets,"
 	    " linktype) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_MALFORMED_INSERT] = "INSERT INTO malformed(run_id, reason, count)"
@@ -166,13 +186,13 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " pkts_sent = ?10, bytes_sent = ?11, pkts_back = ?12,"
 	    " bytes_back = ?13, state = ?14, pkts_errored = ?15, syns = ?16,"
 	    " syn_span_us = ?17, tcp_end = ?18, end_by = ?19, rst_ttl = ?20,"
-	    " dst_ttl = ?21 WHERE id = ?1",
+	    " dst_ttl = ?21, tunnel = ?22, encap = ?23 WHERE id = ?1",
 	[S_DEL_ERRORS_OF_FLOW] = "DELETE FROM errors WHERE flow_id = ?1",
 	[S_STATS_INSERT] = "INSERT INTO stats(run_id, at_us, packets, decoded,"
 	    " malformed, duplicates, kernel_drops, flows_active, flows_written,"
 	    " flows_evicted, errors_matched, errors_unseen, write_failures,"
-	    " errors_capped) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-	    " ?11, ?12, ?13, ?14)",
+	    " errors_capped, undecoded, tunneled) VALUES (?1, ?2, ?3, ?4, ?5,"
+	    " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
 	[S_RUN_END]	= "UPDATE runs SET finished_us = ?2 WHERE id = ?1",
 	[S_PRUNE_ERRORS] = "DELETE FROM errors WHERE flow_id IN"
 	    " (SELECT id FROM flows WHERE last_us < ?1)",
@@ -181,11 +201,36 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " s.at_us, s.packets, s.decoded, s.malformed, s.duplicates,"
 	    " s.kernel_drops, s.flows_active, s.flows_written, s.flows_evicted,"
 	    " s.errors_matched, s.errors_unseen, s.write_failures,"
-	    " s.errors_capped FROM runs r JOIN stats s ON s.run_id = r.id"
+	    " s.errors_capped, s.undecoded, s.tunneled"
+	    " FROM runs r JOIN stats s ON s.run_id = r.id"
 	    " WHERE s.at_us = (SELECT MAX(at_us) FROM stats WHERE run_id = r.id)"
 	    " ORDER BY r.id DESC",
 	[S_MALFORMED_OF_RUN] = "SELECT reason, count FROM malformed"
 	    " WHERE run_id = ?1 ORDER BY reason",
+	[S_UNDECODED_INSERT] = "INSERT INTO undecoded(run_id, reason, count)"
+	    " VALUES (?1, ?2, ?3)",
+	[S_DEL_UNDECODED] = "DELETE FROM undecoded WHERE run_id = ?1",
+	[S_UNDECODED_OF_RUN] = "SELECT reason, count FROM undecoded"
+	    " WHERE run_id = ?1 ORDER BY count DESC, reason",
+	/* a run without statistics rows: an offline run's own counts */
+	[S_RUNS] = "SELECT r.id, r.mode, r.started_us, r.finished_us,"
+	    " r.packets, r.decoded, r.malformed, r.flows, r.errors_matched,"
+	    " r.errors_unseen, r.undecoded, r.tunneled,"
+	    " (SELECT min(first_us) FROM flows WHERE " RUN_FLOWS_R "),"
+	    " (SELECT max(last_us) FROM flows WHERE " RUN_FLOWS_R ")"
+	    " FROM runs r WHERE NOT EXISTS (SELECT 1 FROM stats"
+	    " WHERE run_id = r.id) ORDER BY r.id DESC",
+	[S_INPUTS_OF_RUN] = "SELECT name, packets FROM inputs WHERE run_id = ?1"
+	    " ORDER BY rowid",
+	[S_TUNNEL_CARRIED] = "SELECT count(*) FROM flows WHERE last_us >= ?1"
+	    " AND first_us <= ?2 AND tunnel IS NULL"
+	    " AND (encap LIKE ?3 OR encap LIKE ?4)",
+	[S_TUNNEL_ERRORS] = "SELECT e.family, e.type, e.code, e.reporter,"
+	    " e.count, e.first_us, e.last_us, e.mtu, e.matched, e.altered,"
+	    " e.rtt_us, e.sent_ttl, e.quoted_ttl FROM flows f"
+	    " JOIN errors e ON e.flow_id = f.id WHERE f.tunnel = ?1"
+	    " AND ((f.src = ?2 AND f.dst = ?3) OR (f.src = ?3 AND f.dst = ?2))"
+	    " AND f.last_us >= ?4 AND f.first_us <= ?5 ORDER BY e.first_us",
 	[S_MAX_FLOW_ID]	= "SELECT coalesce(max(id), 0) FROM flows",
 	[S_RUN_RANGE]	= "UPDATE runs SET flow_first = ?2, flow_last = ?3"
 	    " WHERE id = ?1",
@@ -401,7 +446,10 @@ prepare_all(struct store *s)
 {
 	for (int i = 0; i < S_COUNT; i++) {
 		if (s->mode == STORE_READ && i != S_ERRORS_OF_FLOW &&
-		    i != S_STATS_LATEST && i != S_MALFORMED_OF_RUN)
+		    i != S_STATS_LATEST && i != S_MALFORMED_OF_RUN &&
+		    i != S_UNDECODED_OF_RUN && i != S_RUNS &&
+		    i != S_INPUTS_OF_RUN && i != S_TUNNEL_CARRIED &&
+		    i != S_TUNNEL_ERRORS)
 			continue;
 		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK)

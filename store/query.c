@@ -5,8 +5,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/encap.h"
 #include "common/flowstate.h"
+#include "common/text.h"
 #include "store/store_int.h"
+
+/* Up to STORE_REASONS reasons and counts of run id by statement which. */
+static void
+read_reasons(struct store *s, enum stmt which, int64_t id, char *names,
+    size_t namelen, uint64_t *counts, size_t *n)
+{
+	sqlite3_stmt *st = store_stmt(s, which);
+
+	sqlite3_bind_int64(st, 1, id);
+	while (*n < STORE_REASONS && sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		snprintf(names + *n * namelen, namelen, "%s",
+		    t ? (const char *)t : "?");
+		counts[(*n)++] = (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+}
 
 int
 store_query_stats(struct store *s, store_stats_fn fn, void *arg)
@@ -19,7 +38,8 @@ store_query_stats(struct store *s, store_stats_fn fn, void *arg)
 		uint64_t *v[] = { &r.s.packets, &r.s.decoded, &r.s.malformed,
 		    &r.s.duplicates, &r.s.kernel_drops, &r.s.flows_active,
 		    &r.s.flows_written, &r.s.flows_evicted, &r.s.errors_matched,
-		    &r.s.errors_unseen, &r.s.write_failures, &r.s.errors_capped };
+		    &r.s.errors_unseen, &r.s.write_failures, &r.s.errors_capped,
+		    &r.s.undecoded, &r.s.tunneled };
 		memset(&r, 0, sizeof(r));
 		r.run_id = sqlite3_column_int64(st, 0);
 		r.mode = (const char *)sqlite3_column_text(st, 1);
@@ -28,22 +48,78 @@ store_query_stats(struct store *s, store_stats_fn fn, void *arg)
 		r.at_us = sqlite3_column_int64(st, 4);
 		for (int i = 0; i < (int)(sizeof(v) / sizeof(v[0])); i++)
 			*v[i] = (uint64_t)sqlite3_column_int64(st, 5 + i);
-		sqlite3_stmt *mw = store_stmt(s, S_MALFORMED_OF_RUN);
-		sqlite3_bind_int64(mw, 1, r.run_id);
-		while (r.nwhy < 16 && sqlite3_step(mw) == SQLITE_ROW) {
-			const unsigned char *t = sqlite3_column_text(mw, 0);
-			snprintf(r.why[r.nwhy], sizeof(r.why[0]), "%s",
-			    t ? (const char *)t : "?");
-			r.why_count[r.nwhy++] =
-			    (uint64_t)sqlite3_column_int64(mw, 1);
-		}
-		sqlite3_reset(mw);
+		read_reasons(s, S_MALFORMED_OF_RUN, r.run_id, r.why[0],
+		    sizeof(r.why[0]), r.why_count, &r.nwhy);
+		read_reasons(s, S_UNDECODED_OF_RUN, r.run_id, r.skip[0],
+		    sizeof(r.skip[0]), r.skip_count, &r.nskip);
 		if ((ret = fn(&r, arg)) != 0)
 			break;
 	}
 	sqlite3_reset(st);
 	if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return store_db_fail(s, "reading statistics");
+	return ret;
+}
+
+static void
+run_inputs(struct store *s, struct store_run_row *r)
+{
+	sqlite3_stmt *st = store_stmt(s, S_INPUTS_OF_RUN);
+
+	sqlite3_bind_int64(st, 1, r->run_id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (r->ninputs == sizeof(r->inputs) / sizeof(r->inputs[0])) {
+			r->more_inputs++;
+			continue;
+		}
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		snprintf(r->inputs[r->ninputs], sizeof(r->inputs[0]), "%s",
+		    t ? (const char *)t : "?");
+		r->input_packets[r->ninputs++] =
+		    (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+}
+
+int
+store_query_runs(struct store *s, store_run_fn fn, void *arg)
+{
+	sqlite3_stmt *st = store_stmt(s, S_RUNS);
+	int rc, ret = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_run_row *r = calloc(1, sizeof(*r));
+		if (r == NULL) {
+			store_set_err(s, "%s: reading runs: out of memory",
+			    s->path);
+			ret = -1;
+			break;
+		}
+		uint64_t *v[] = { &r->s.packets, &r->s.decoded,
+		    &r->s.malformed, &r->s.flows, &r->s.errors_matched,
+		    &r->s.errors_unseen, &r->s.undecoded, &r->s.tunneled };
+		r->run_id = sqlite3_column_int64(st, 0);
+		r->mode = (const char *)sqlite3_column_text(st, 1);
+		r->started_us = sqlite3_column_int64(st, 2);
+		r->finished_us = sqlite3_column_int64(st, 3);
+		for (int i = 0; i < (int)(sizeof(v) / sizeof(v[0])); i++)
+			*v[i] = (uint64_t)sqlite3_column_int64(st, 4 + i);
+		r->has_span = sqlite3_column_type(st, 12) != SQLITE_NULL;
+		r->first_us = sqlite3_column_int64(st, 12);
+		r->last_us = sqlite3_column_int64(st, 13);
+		run_inputs(s, r);
+		read_reasons(s, S_MALFORMED_OF_RUN, r->run_id, r->why[0],
+		    sizeof(r->why[0]), r->why_count, &r->nwhy);
+		read_reasons(s, S_UNDECODED_OF_RUN, r->run_id, r->skip[0],
+		    sizeof(r->skip[0]), r->skip_count, &r->nskip);
+		ret = fn(r, arg);
+		free(r);
+		if (ret != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return store_db_fail(s, "reading runs");
 	return ret;
 }
 
@@ -58,6 +134,28 @@ column_addr(sqlite3_stmt *st, int col, uint8_t out[16], uint8_t *family)
 		memcpy(out, p, (size_t)n);
 	if (family != NULL)
 		*family = n == 16 ? 6 : 4;
+}
+
+/* An error row of S_ERRORS_OF_FLOW's columns into e. */
+static void
+error_from_row(sqlite3_stmt *st, struct error_record *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->family = (uint8_t)sqlite3_column_int(st, 0);
+	e->type = (uint8_t)sqlite3_column_int(st, 1);
+	e->code = (uint8_t)sqlite3_column_int(st, 2);
+	column_addr(st, 3, e->reporter, NULL);
+	e->count = (uint32_t)sqlite3_column_int64(st, 4);
+	e->first_us = sqlite3_column_int64(st, 5);
+	e->last_us = sqlite3_column_int64(st, 6);
+	e->has_mtu = sqlite3_column_type(st, 7) != SQLITE_NULL;
+	e->mtu = (uint32_t)sqlite3_column_int64(st, 7);
+	e->matched = (uint32_t)sqlite3_column_int64(st, 8);
+	e->altered = (uint32_t)sqlite3_column_int64(st, 9);
+	e->rtt_us = sqlite3_column_type(st, 10) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int64(st, 10);
+	e->sent_ttl = (uint8_t)sqlite3_column_int(st, 11);
+	e->quoted_ttl = (uint8_t)sqlite3_column_int(st, 12);
 }
 
 static int
@@ -82,23 +180,7 @@ read_errors(struct store *s, struct flow_record *f, struct error_record **buf,
 			*buf = nb;
 			*cap = ncap;
 		}
-		struct error_record *e = &(*buf)[n++];
-		memset(e, 0, sizeof(*e));
-		e->family = (uint8_t)sqlite3_column_int(st, 0);
-		e->type = (uint8_t)sqlite3_column_int(st, 1);
-		e->code = (uint8_t)sqlite3_column_int(st, 2);
-		column_addr(st, 3, e->reporter, NULL);
-		e->count = (uint32_t)sqlite3_column_int64(st, 4);
-		e->first_us = sqlite3_column_int64(st, 5);
-		e->last_us = sqlite3_column_int64(st, 6);
-		e->has_mtu = sqlite3_column_type(st, 7) != SQLITE_NULL;
-		e->mtu = (uint32_t)sqlite3_column_int64(st, 7);
-		e->matched = (uint32_t)sqlite3_column_int64(st, 8);
-		e->altered = (uint32_t)sqlite3_column_int64(st, 9);
-		e->rtt_us = sqlite3_column_type(st, 10) == SQLITE_NULL ? -1 :
-		    sqlite3_column_int64(st, 10);
-		e->sent_ttl = (uint8_t)sqlite3_column_int(st, 11);
-		e->quoted_ttl = (uint8_t)sqlite3_column_int(st, 12);
+		error_from_row(st, &(*buf)[n++]);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -179,8 +261,8 @@ query_sql(struct sqlbuf *b, const struct store_query *q, size_t nstates)
 
 	sql_add(b, "SELECT id, proto, src, sport, dst, dport, first_us,"
 	    " last_us, pkts_sent, bytes_sent, pkts_back, bytes_back, state,"
-	    " pkts_errored, syns, syn_span_us, tcp_end, end_by, rst_ttl, dst_ttl"
-	    " FROM flows WHERE 1");
+	    " pkts_errored, syns, syn_span_us, tcp_end, end_by, rst_ttl, dst_ttl,"
+	    " tunnel, encap FROM flows WHERE 1");
 	if (nstates > 0) {
 		int answered = 0;
 		sql_add(b, " AND state IN (?");
@@ -269,6 +351,75 @@ flow_from_row(sqlite3_stmt *st, struct flow_record *f)
 	f->dst_ttl = (uint8_t)sqlite3_column_int(st, 19);
 }
 
+/*
+ * The row's encapsulation into e, and f->encap pointing at it; NULL when
+ * carried plainly. Text this udpflows cannot read (a newer writer's
+ * kind) is shown as no layers rather than failing the whole query.
+ */
+static void
+encap_from_row(sqlite3_stmt *st, struct flow_record *f, struct flow_encap *e)
+{
+	const char *tunnel = (const char *)sqlite3_column_text(st, 20);
+	const char *text = (const char *)sqlite3_column_text(st, 21);
+	int kind = tunnel != NULL ? encap_kind_of(tunnel) : -1;
+
+	f->encap = NULL;
+	if (kind < 0 && text == NULL)
+		return;
+	e->tunnel = (uint8_t)(kind > 0 ? kind : ENCAP_NONE);
+	(void)encap_parse(text, e);
+	if (e->tunnel != ENCAP_NONE || e->n > 0)
+		f->encap = e;
+}
+
+int
+store_tunnel_errors(struct store *s, const struct encap_layer *l,
+    int64_t first_us, int64_t last_us, struct error_record *out, size_t max,
+    size_t *n)
+{
+	sqlite3_stmt *st = store_stmt(s, S_TUNNEL_ERRORS);
+	int alen = l->family == 6 ? 16 : 4, rc;
+
+	sqlite3_bind_text(st, 1, encap_kind_name(l->kind), -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, l->src, alen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, l->dst, alen, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, first_us);
+	sqlite3_bind_int64(st, 5, last_us);
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+		error_from_row(st, &out[(*n)++]);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_db_fail(s, "reading the errors of a tunnel");
+	return 0;
+}
+
+int
+store_tunnel_carried(struct store *s, const struct flow_record *t,
+    uint64_t *n)
+{
+	sqlite3_stmt *st = store_stmt(s, S_TUNNEL_CARRIED);
+	char a[64], b[64], ab[160], ba[160];
+	const char *kind = encap_kind_name(t->encap->tunnel);
+
+	/* "%gre%@A>B%": the kind, any id, then the endpoints */
+	addr_text(t->family, t->src, a, sizeof(a));
+	addr_text(t->family, t->dst, b, sizeof(b));
+	snprintf(ab, sizeof(ab), "%%%s%%@%s>%s%%", kind, a, b);
+	snprintf(ba, sizeof(ba), "%%%s%%@%s>%s%%", kind, b, a);
+	sqlite3_bind_int64(st, 1, t->first_us);
+	sqlite3_bind_int64(st, 2, t->last_us);
+	sqlite3_bind_text(st, 3, ab, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, ba, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return store_db_fail(s, "counting the flows of a tunnel");
+	}
+	*n = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return 0;
+}
+
 int
 store_query_flows(struct store *s, const struct store_query *q,
     store_flow_fn fn, void *arg)
@@ -287,7 +438,9 @@ store_query_flows(struct store *s, const struct store_query *q,
 	query_bind(st, q, nstates);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct flow_record f;
+		struct flow_encap e;
 		flow_from_row(st, &f);
+		encap_from_row(st, &f, &e);
 		if (read_errors(s, &f, &ebuf, &ecap) != 0) {
 			ret = -1;
 			break;

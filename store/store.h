@@ -30,6 +30,7 @@ struct store_input {
 struct store_run_stats {
 	uint64_t	packets, decoded, malformed, flows;
 	uint64_t	errors_matched, errors_unseen;
+	uint64_t	undecoded, tunneled;
 };
 
 enum { STORE_READ, STORE_WRITE };
@@ -61,6 +62,8 @@ int64_t store_run_next_id(const struct store *);
 int store_run_flows(struct store *, const struct flow_record *v, size_t n,
     int64_t id0);
 int store_run_malformed(struct store *, const char *reason, uint64_t count);
+/* Packets not decoded for a reason ("ethertype 0x0806 (ARP)"). */
+int store_run_undecoded(struct store *, const char *reason, uint64_t count);
 /* *replaced: how many earlier runs this one replaced. */
 int store_run_finish(struct store *, const struct store_run_stats *,
     int *replaced);
@@ -76,6 +79,7 @@ struct store_live_stats {
 	uint64_t	flows_active, flows_written, flows_evicted;
 	uint64_t	errors_matched, errors_unseen, write_failures;
 	uint64_t	errors_capped;	/* beyond the per-flow limit */
+	uint64_t	undecoded, tunneled;
 };
 
 int store_live_begin(struct store *, const char *const *ifaces, int n);
@@ -93,26 +97,55 @@ void store_batch_abort(struct store *);
 /* Insert the flow when *id is 0 (and set it), else rewrite row *id. */
 int store_flow_put(struct store *, const struct flow_record *, int64_t *id);
 int store_stats_put(struct store *, const struct store_live_stats *);
-/* Replace the run's malformed-by-reason counts (call once per reason). */
+/*
+ * Clear the run's malformed and undecoded counts by reason, to write them
+ * anew (store_run_malformed, store_run_undecoded once per reason).
+ */
 int store_malformed_clear(struct store *);
 /* Delete flows (and their errors) last active before before_us. */
 int store_prune(struct store *, int64_t before_us, uint64_t *deleted);
 int store_live_end(struct store *);
 
 /* Reading. */
+#define STORE_REASONS	16
 struct store_stats_row {
 	int64_t			run_id;
 	const char		*mode;
 	int64_t			started_us, at_us;
 	int			running;	/* no finish time recorded */
 	struct store_live_stats	s;
-	char			 why[16][32];	/* malformed by reason */
-	uint64_t		 why_count[16];
+	char			 why[STORE_REASONS][32];	/* malformed */
+	uint64_t		 why_count[STORE_REASONS];
 	size_t			 nwhy;
+	char			 skip[STORE_REASONS][64];	/* undecoded */
+	uint64_t		 skip_count[STORE_REASONS];
+	size_t			 nskip;
 };
 typedef int (*store_stats_fn)(const struct store_stats_row *, void *arg);
-/* The latest statistics of each run, newest run first. */
+/* The latest statistics of each live run, newest run first. */
 int store_query_stats(struct store *, store_stats_fn fn, void *arg);
+
+/* An offline run (udpflowd -r), as recorded when it finished. */
+struct store_run_row {
+	int64_t			run_id;
+	const char		*mode;
+	int64_t			started_us, finished_us;
+	struct store_run_stats	s;
+	int			has_span;	/* it stored flows */
+	int64_t			first_us, last_us;	/* their time span */
+	char			 inputs[8][256];	/* files read */
+	uint64_t		 input_packets[8];
+	size_t			 ninputs, more_inputs;
+	char			 why[STORE_REASONS][32];	/* malformed */
+	uint64_t		 why_count[STORE_REASONS];
+	size_t			 nwhy;
+	char			 skip[STORE_REASONS][64];	/* undecoded */
+	uint64_t		 skip_count[STORE_REASONS];
+	size_t			 nskip;
+};
+typedef int (*store_run_fn)(const struct store_run_row *, void *arg);
+/* Every run without live statistics, newest first. */
+int store_query_runs(struct store *, store_run_fn fn, void *arg);
 
 struct store_addr_filter {
 	const uint8_t	*lo, *hi;	/* inclusive range, network order */
@@ -148,6 +181,24 @@ struct store_query {
 };
 
 typedef int (*store_flow_fn)(const struct flow_record *, void *arg);
+
+/*
+ * The flows tunnel (a tunnel's own flow) carried: those whose layers name
+ * a tunnel of its kind between its endpoints, either way, active while
+ * it was.
+ */
+int store_tunnel_carried(struct store *, const struct flow_record *tunnel,
+    uint64_t *n);
+
+/*
+ * The errors (up to max, first first) of the flow of tunnel layer l (its
+ * kind, between its endpoints either way) active between first_us and
+ * last_us: what the underlay said about the tunnel a flow was carried in.
+ */
+struct encap_layer;
+int store_tunnel_errors(struct store *, const struct encap_layer *l,
+    int64_t first_us, int64_t last_us, struct error_record *out, size_t max,
+    size_t *n);
 
 /* Calls fn for each flow matched, oldest first; stops if fn returns != 0. */
 int store_query_flows(struct store *, const struct store_query *,

@@ -15,7 +15,7 @@
 
 #include "store/store.h"
 
-#define STORE_SCHEMA_VERSION	6
+#define STORE_SCHEMA_VERSION	7
 
 /*
  * A flow row and an error row, one parameter a column in this order
@@ -30,9 +30,9 @@
 #define FLOW_INSERT	"INSERT OR ROLLBACK INTO flows(id, run_id, proto," \
 	" src, sport, dst, dport, first_us, last_us, pkts_sent, bytes_sent," \
 	" pkts_back, bytes_back, state, pkts_errored, syns, syn_span_us," \
-	" tcp_end, end_by, rst_ttl, dst_ttl) VALUES "
-#define FLOW_ROW	"?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
-#define FLOW_COLS	21
+	" tcp_end, end_by, rst_ttl, dst_ttl, tunnel, encap) VALUES "
+#define FLOW_ROW	"?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
+#define FLOW_COLS	23
 #define ERROR_INSERT	"INSERT OR ROLLBACK INTO errors(flow_id, family," \
 	" type, code, reporter, count, first_us, last_us, mtu, matched," \
 	" altered, rtt_us, sent_ttl, quoted_ttl) VALUES "
@@ -53,6 +53,8 @@ enum stmt {
 	S_FLOW_UPDATE, S_DEL_ERRORS_OF_FLOW, S_STATS_INSERT, S_RUN_END,
 	S_PRUNE_ERRORS, S_PRUNE_FLOWS, S_STATS_LATEST, S_MALFORMED_OF_RUN,
 	S_MAX_FLOW_ID, S_RUN_RANGE, S_INPUT_UPGRADE, S_V1_DIGESTS,
+	S_UNDECODED_INSERT, S_DEL_UNDECODED, S_UNDECODED_OF_RUN,
+	S_RUNS, S_INPUTS_OF_RUN, S_TUNNEL_CARRIED, S_TUNNEL_ERRORS,
 	S_COUNT
 };
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/encap.h"
 #include "common/flowstate.h"
 #include "store/store_int.h"
 
@@ -96,6 +97,17 @@ store_run_malformed(struct store *s, const char *reason, uint64_t count)
 	return store_exec(s, st, "recording malformed packets");
 }
 
+int
+store_run_undecoded(struct store *s, const char *reason, uint64_t count)
+{
+	sqlite3_stmt *st = store_stmt(s, S_UNDECODED_INSERT);
+
+	sqlite3_bind_int64(st, 1, s->run_id);
+	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)count);
+	return store_exec(s, st, "recording packets not decoded");
+}
+
 static size_t
 addr_len(uint8_t family)
 {
@@ -110,6 +122,25 @@ bind_opt(sqlite3_stmt *st, int i, int has, int64_t v)
 		sqlite3_bind_int64(st, i, v);
 	else
 		sqlite3_bind_null(st, i);
+}
+
+/* A flow's tunnel (the kind's name) and its layers as text, or NULLs. */
+static void
+bind_encap(sqlite3_stmt *st, int p, const struct flow_encap *e)
+{
+	char text[ENCAP_TEXT_MAX];
+
+	if (e == NULL || e->tunnel == ENCAP_NONE)
+		sqlite3_bind_null(st, p);
+	else
+		sqlite3_bind_text(st, p, encap_kind_name(e->tunnel), -1,
+		    SQLITE_STATIC);
+	if (e == NULL || e->n == 0) {
+		sqlite3_bind_null(st, p + 1);
+		return;
+	}
+	encap_text(e, text, sizeof(text));
+	sqlite3_bind_text(st, p + 1, text, -1, SQLITE_TRANSIENT);
 }
 
 /*
@@ -145,6 +176,7 @@ bind_flow(sqlite3_stmt *st, int p, const struct flow_record *f,
 	bind_opt(st, p + 18, end && f->end != END_OPEN, f->end_by);
 	bind_opt(st, p + 19, f->rst_ttl != 0, f->rst_ttl);
 	bind_opt(st, p + 20, f->dst_ttl != 0, f->dst_ttl);
+	bind_encap(st, p + 21, f->encap);
 }
 
 /* Every column of an error row, its first parameter at p (ERROR_ROW). */
@@ -292,8 +324,8 @@ static int
 delete_run(struct store *s, int64_t run)
 {
 	static const enum stmt dels[] = {
-		S_DEL_ERRORS, S_DEL_FLOWS, S_DEL_MALFORMED, S_DEL_INPUTS,
-		S_DEL_RUN,
+		S_DEL_ERRORS, S_DEL_FLOWS, S_DEL_MALFORMED, S_DEL_UNDECODED,
+		S_DEL_INPUTS, S_DEL_RUN,
 	};
 
 	for (size_t i = 0; i < sizeof(dels) / sizeof(dels[0]); i++) {
@@ -364,6 +396,8 @@ store_run_finish(struct store *s, const struct store_run_stats *rs,
 	sqlite3_bind_int64(st, 2, store_now_us());
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)rs->packets);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)rs->decoded);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)rs->undecoded);
+	sqlite3_bind_int64(st, 10, (sqlite3_int64)rs->tunneled);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)rs->malformed);
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)rs->flows);
 	sqlite3_bind_int64(st, 7, (sqlite3_int64)rs->errors_matched);
@@ -471,7 +505,8 @@ store_stats_put(struct store *s, const struct store_live_stats *ls)
 	const uint64_t v[] = { ls->packets, ls->decoded, ls->malformed,
 	    ls->duplicates, ls->kernel_drops, ls->flows_active,
 	    ls->flows_written, ls->flows_evicted, ls->errors_matched,
-	    ls->errors_unseen, ls->write_failures, ls->errors_capped };
+	    ls->errors_unseen, ls->write_failures, ls->errors_capped,
+	    ls->undecoded, ls->tunneled };
 
 	sqlite3_bind_int64(st, 1, s->run_id);
 	sqlite3_bind_int64(st, 2, store_now_us());
@@ -486,7 +521,11 @@ store_malformed_clear(struct store *s)
 	sqlite3_stmt *st = store_stmt(s, S_DEL_MALFORMED);
 
 	sqlite3_bind_int64(st, 1, s->run_id);
-	return store_exec(s, st, "replacing malformed counts");
+	if (store_exec(s, st, "replacing malformed counts") != 0)
+		return -1;
+	st = store_stmt(s, S_DEL_UNDECODED);
+	sqlite3_bind_int64(st, 1, s->run_id);
+	return store_exec(s, st, "replacing counts of packets not decoded");
 }
 
 int

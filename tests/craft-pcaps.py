@@ -393,6 +393,171 @@ def malformed():
     print("truncated truncated-record.pcap by 20 bytes")
 
 
+# Tunnel endpoints and the underlay router (198.18.2.0/23, 2001:db8:2::/47).
+TA4, TB4, TC4, TD4, RU4 = "198.18.2.1", "198.18.3.1", "198.18.2.5", "198.18.3.5", "198.18.2.254"
+TE4, TF4 = "198.18.2.9", "198.18.3.9"
+TA6, TB6 = "2001:db8:2::1", "2001:db8:3::1"
+
+
+def refused_pair(sport, v6=False):
+    """The inner conversation of every case: a datagram to a closed port and
+    the port unreachable the server answers, as IP bytes."""
+    return refused6(sport) if v6 else refused4(sport)
+
+
+def pppoe_session(ip, session=0x0012):
+    proto = 0x0057 if ip[0] >> 4 == 6 else 0x0021
+    return struct.pack("!BBHH", 0x11, 0, session, len(ip) + 2) + \
+        struct.pack("!H", proto) + ip
+
+
+def mpls(ip, labels, cw=False):
+    """A label stack (the last one bottom of stack, TTL 64), then ip."""
+    out = b"".join(struct.pack("!I", l << 12 | (0x100 if i == len(labels) - 1 else 0) | 64)
+                   for i, l in enumerate(labels))
+    return out + (bytes(4) if cw else b"") + ip
+
+
+def gre(payload, proto, key=None, seq=None, csum=False, version=0):
+    flags = (0x8000 if csum else 0) | (0x2000 if key is not None else 0) | \
+        (0x1000 if seq is not None else 0) | version
+    out = struct.pack("!HH", flags, proto)
+    if csum:
+        out += bytes(4)
+    if key is not None:
+        out += struct.pack("!I", key)
+    if seq is not None:
+        out += struct.pack("!I", seq)
+    return out + payload
+
+
+def outer(payload, proto, src=TA4, dst=TB4):
+    """An outer IP packet of protocol proto carrying payload."""
+    if ":" in src:
+        return bytes(IPv6(src=src, dst=dst, nh=proto) / Raw(payload))
+    return bytes(IP(src=src, dst=dst, proto=proto) / Raw(payload))
+
+
+def outer_udp(payload, dport, sport=50000, src=TA4, dst=TB4):
+    return bytes(IP(src=src, dst=dst) / UDP(sport=sport, dport=dport) / Raw(payload))
+
+
+def inner_eth(ip, src=MAC_C, dst=MAC_R):
+    return eth(ip, src, dst)
+
+
+def both_ways(sport, wrap, v6=False):
+    """The case's datagram wrapped from A to B, its error from B to A."""
+    fwd, back = refused_pair(sport, v6)
+    return [wrap(fwd, False), wrap(back, True)]
+
+
+def encap():
+    """What a gateway's wire carries: PPPoE, MPLS and tunnels, each around a
+    datagram to a closed port and the port unreachable it draws."""
+    E = lambda et, body, a=MAC_C, b=MAC_R: bytes(Ether(src=a, dst=b, type=et)) + body
+    f = []
+    # PPPoE session, IPv4 and IPv6, then inside QinQ (802.1ad 100, 802.1Q 20).
+    f += both_ways(44001, lambda ip, r: E(0x8864, pppoe_session(ip)))
+    f += both_ways(44002, lambda ip, r: E(0x8864, pppoe_session(ip)), v6=True)
+    f += both_ways(44003, lambda ip, r: E(0x88a8, struct.pack("!HH", 100, 0x8100) +
+                                          struct.pack("!HH", 20, 0x8864) +
+                                          pppoe_session(ip, 0x0034)))
+    # MPLS: one label (IPv4), two (IPv6), a pseudowire with its control word.
+    f += both_ways(44004, lambda ip, r: E(0x8847, mpls(ip, [16])))
+    f += both_ways(44005, lambda ip, r: E(0x8847, mpls(ip, [1003, 16])), v6=True)
+    f += both_ways(44006, lambda ip, r: E(0x8847, mpls(inner_eth(ip), [2000], cw=True)))
+    # GRE: plain; with checksum, key 7 and sequence; over IPv6; Ethernet (TEB).
+    T = lambda body, proto, r, s4=TA4, d4=TB4: E(0x0800 if ":" not in s4 else 0x86dd,
+                                                 outer(body, proto, d4 if r else s4, s4 if r else d4))
+    f += both_ways(44010, lambda ip, r: T(gre(ip, 0x0800), 47, r))
+    f += both_ways(44011, lambda ip, r: T(gre(ip, 0x0800, key=7, seq=1, csum=True), 47, r))
+    f += both_ways(44012, lambda ip, r: T(gre(ip, 0x86dd), 47, r, TA6, TB6), v6=True)
+    f += both_ways(44013, lambda ip, r: T(gre(inner_eth(ip), 0x6558), 47, r))
+    # ERSPAN mirrors (one way, A to B): type I, type II session 5, type III
+    # session 6 with its platform subheader.
+    M = lambda hdr, proto, seq: lambda ip, r: T(gre(hdr + inner_eth(ip), proto, seq=seq), 47, False)
+    f += both_ways(44014, M(b"", 0x88be, None))
+    f += both_ways(44015, M(struct.pack("!HHI", 0x1000, 5, 0), 0x88be, 1))
+    f += both_ways(44016, M(struct.pack("!HHII", 0x2000, 6, 0, 1) + bytes(8), 0x22eb, 2))
+    # IP in IP: 4 in 4, 6 in 4, 4 in 6, 6 in 6.
+    f += both_ways(44020, lambda ip, r: T(ip, 4, r))
+    f += both_ways(44021, lambda ip, r: T(ip, 41, r), v6=True)
+    f += both_ways(44022, lambda ip, r: T(ip, 4, r, TA6, TB6))
+    f += both_ways(44023, lambda ip, r: T(ip, 41, r, TA6, TB6), v6=True)
+    # UDP tunnels: VXLAN VNI 42; Geneve VNI 77 with a 4-byte option, of
+    # Ethernet and of IPv4; GTP-U TEID 0x1234 with an extension header.
+    U = lambda body, port, r: E(0x0800, outer_udp(body, port, 50001 if r else 50000,
+                                                  TB4 if r else TA4, TA4 if r else TB4))
+    vx = lambda vni, body: struct.pack("!BBHI", 0x08, 0, 0, vni << 8) + body
+    f += both_ways(44030, lambda ip, r: U(vx(42, inner_eth(ip)), 4789, r))
+    gen = lambda vni, proto, body: struct.pack("!BBHI", 1, 0, proto, vni << 8) + \
+        struct.pack("!HBB", 0x0104, 1, 0) + body
+    f += both_ways(44031, lambda ip, r: U(gen(77, 0x6558, inner_eth(ip)), 6081, r))
+    f += both_ways(44032, lambda ip, r: U(gen(77, 0x0800, ip), 6081, r))
+    gtp = lambda teid, body: struct.pack("!BBHI", 0x34, 255, len(body) + 8, teid) + \
+        struct.pack("!HBB", 0, 0, 0x85) + struct.pack("!BBBB", 1, 0x10, 9, 0) + body
+    f += both_ways(44033, lambda ip, r: U(gtp(0x1234, ip), 2152, r))
+    # PPTP: GRE version 1 (key: length and call ID 9; sequence), PPP inside.
+    pptp = lambda ip: struct.pack("!HHHHI", 0x3001, 0x880b, len(ip) + 4, 9, 1) + \
+        b"\xff\x03\x00\x21" + ip
+    f += both_ways(44034, lambda ip, r: T(pptp(ip), 47, r))
+    # Nesting: VXLAN (VNI 5, between C and D) inside GRE key 9 (A to B).
+    f += both_ways(44040, lambda ip, r: T(gre(outer_udp(vx(5, inner_eth(ip)), 4789, 50003,
+                                                         TD4 if r else TC4, TC4 if r else TD4),
+                                               0x0800, key=9), 47, r))
+    # The tunnel path MTU black hole: GRE key 11 carries a small datagram,
+    # answered, and a 1400-byte one that a router on the tunnel's own path
+    # drops with fragmentation needed (MTU 1400), quoting the outer packet
+    # as Linux does (576 bytes). The inner hosts hear nothing.
+    small = IP(src=C4, dst=S4) / UDP(sport=44050, dport=7) / Raw(b"s" * 20)
+    echo = IP(src=S4, dst=C4) / UDP(sport=7, dport=44050) / Raw(b"s" * 20)
+    big = IP(src=C4, dst=S4, flags="DF") / UDP(sport=44051, dport=7) / Raw(b"b" * 1372)
+    f.append(T(gre(bytes(small), 0x0800, key=11), 47, False, TE4, TF4))
+    f.append(T(gre(bytes(echo), 0x0800, key=11), 47, True, TE4, TF4))
+    big_outer = outer(gre(bytes(big), 0x0800, key=11), 47, TE4, TF4)
+    f.append(E(0x0800, big_outer))
+    f.append(E(0x0800, bytes(IP(src=RU4, dst=TE4) / ICMP(type=3, code=4, nexthopmtu=1400) /
+                             big_outer[:548]), MAC_R, MAC_C))
+    # A VXLAN peer that is gone: the underlay router says host unreachable.
+    lost = IP(src=C4, dst=S4) / UDP(sport=44052, dport=9999) / Raw(b"q" * 10)
+    vx_lost = outer_udp(vx(42, inner_eth(bytes(lost))), 4789, 50004, TA4, "198.18.3.99")
+    f.append(E(0x0800, vx_lost))
+    f.append(E(0x0800, bytes(IP(src=RU4, dst=TA4) / ICMP(type=3, code=1) / vx_lost[:576]),
+               MAC_R, MAC_C))
+    # Not decoded, each for a reason it names: PPPoE discovery (PADI), LCP in
+    # a session, GTP-U echo, GRE of IPX, eleven MPLS labels, LLDP.
+    f.append(E(0x8863, struct.pack("!BBHH", 0x11, 0x09, 0, 4) + struct.pack("!HH", 0x0101, 0)))
+    f.append(E(0x8864, struct.pack("!BBHHH", 0x11, 0, 0x0012, 6, 0xc021) + bytes(4)))
+    f.append(U(struct.pack("!BBHIHBB", 0x32, 1, 4, 0, 1, 0, 0), 2152, False))
+    f.append(T(gre(b"\xff" * 30, 0x8137), 47, False))
+    f.append(E(0x8847, mpls(bytes(refused4(44060)[0]), list(range(100, 111)))))
+    f.append(E(0x88cc, bytes(40), MAC_C, "01:80:c2:00:00:0e"))
+    write("encap.pcap", 1, f)
+
+    # PPP link types: PPP (9) with and without HDLC framing, PPP_SERIAL (50)
+    # in PPP and Cisco framing, PPPoE without Ethernet (51), PPP with a
+    # direction byte (204), Cisco HDLC (104) carrying MPLS and IPv4.
+    f = both_ways(44070, lambda ip, r: b"\xff\x03\x00\x21" + ip)
+    f += both_ways(44071, lambda ip, r: b"\x00\x57" + ip, v6=True)
+    f.append(b"\xff\x03\xc0\x21" + bytes(8))                      # LCP
+    write("link-ppp.pcap", 9, f)
+    f = both_ways(44072, lambda ip, r: b"\xff\x03\x00\x21" + ip)
+    f += both_ways(44073, lambda ip, r: b"\x0f\x00\x08\x00" + ip)
+    write("link-ppp-serial.pcap", 50, f)
+    write("link-ppp-ether.pcap", 51, both_ways(44074, lambda ip, r: pppoe_session(ip, 0x0056)))
+    write("link-ppp-dir.pcap", 204,
+          both_ways(44075, lambda ip, r: (b"\x00" if r else b"\x01") + b"\xff\x03\x00\x21" + ip))
+    f = both_ways(44076, lambda ip, r: b"\x0f\x00\x88\x47" + mpls(ip, [20]))
+    f += both_ways(44077, lambda ip, r: b"\x8f\x00\x08\x00" + ip)
+    write("link-chdlc.pcap", 104, f)
+
+    # Nothing to decode at all: udpflowd names the commonest reason.
+    f = [E(0x88cc, bytes(40), MAC_C, "01:80:c2:00:00:0e") for _ in range(3)]
+    f.append(E(0x8863, struct.pack("!BBHH", 0x11, 0x09, 0, 0)))
+    write("undecoded.pcap", 1, f)
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     links()
@@ -402,3 +567,4 @@ if __name__ == "__main__":
     exact()
     idle()
     malformed()
+    encap()

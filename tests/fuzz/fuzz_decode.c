@@ -1,5 +1,7 @@
 /*
- * libFuzzer target: the link, IP, transport and ICMP decoders on one packet.
+ * libFuzzer target: the link, decapsulation, IP, transport and ICMP
+ * decoders on one packet, then the analyzer (tunnel flows, encapsulation
+ * contexts, correlation).
  * The first byte picks the link type, the rest is the captured frame, in a
  * buffer of exactly its size so any over-read is caught.
  */
@@ -13,7 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const int links[] = {
 	LINK_EN10MB, LINK_LINUX_SLL, LINK_LINUX_SLL2, LINK_RAW, LINK_IPV4,
-	LINK_IPV6, LINK_NULL, LINK_LOOP,
+	LINK_IPV6, LINK_NULL, LINK_LOOP, LINK_PPP, LINK_PPP_SERIAL,
+	LINK_PPP_ETHER, LINK_C_HDLC, LINK_PPP_WITH_DIR,
 };
 
 int

@@ -6,7 +6,8 @@ import os
 import struct
 import sys
 
-LINKS = {1: 0, 113: 1, 276: 2, 101: 3, 12: 3, 228: 4, 229: 5, 0: 6, 108: 7}
+LINKS = {1: 0, 113: 1, 276: 2, 101: 3, 12: 3, 228: 4, 229: 5, 0: 6, 108: 7,
+         9: 8, 50: 9, 51: 10, 104: 11, 204: 12}
 
 out = sys.argv[1]
 os.makedirs(out, exist_ok=True)

@@ -13,13 +13,15 @@
 #include <jansson.h>
 
 #include "cli/timearg.h"
+#include "common/encap.h"
 #include "common/flowstate.h"
 #include "store/store.h"
 
 static const char *const flow_keys[] = { "proto", "src", "sport", "dst",
     "dport", "first", "last", "pkts_sent", "bytes_sent", "pkts_back",
     "bytes_back", "state", "pkts_errored", "syn_retries", "syn_span_us",
-    "end", "end_by", "rst_ttl", "dst_ttl", "rst_from", "errors" };
+    "end", "end_by", "rst_ttl", "dst_ttl", "rst_from", "tunnel", "encap",
+    "errors" };
 static const char *const error_keys[] = { "family", "type", "code",
     "reporter", "count", "first", "last", "mtu", "reporter_role", "hops",
     "rtt_us", "matched", "quote_altered" };
@@ -89,6 +91,10 @@ proto_number(const char *s)
 	if (strcmp(s, "tcp") == 0) return 6;
 	if (strcmp(s, "icmp") == 0) return 1;
 	if (strcmp(s, "ipv6-icmp") == 0) return 58;
+	if (strcmp(s, "gre") == 0) return 47;
+	if (strcmp(s, "esp") == 0) return 50;
+	if (strcmp(s, "ah") == 0) return 51;
+	if (strcmp(s, "sctp") == 0) return 132;
 	if (strcmp(s, "unknown") == 0) return 255;
 	return atoi(s);
 }
@@ -149,6 +155,46 @@ check_error(json_t *e, const struct flow_record *f, const struct error_record *s
 	    json_is_null(json_object_get(e, "mtu")));
 }
 
+/* "tunnel" and "encap" against the record: kinds, ids, endpoints. */
+static int
+check_encap(json_t *o, const struct flow_record *f)
+{
+	const struct flow_encap *e = f->encap;
+	json_t *tunnel = json_object_get(o, "tunnel");
+	json_t *layers = json_object_get(o, "encap");
+
+	if (e == NULL || e->tunnel == ENCAP_NONE ?
+	    !json_is_null(tunnel) : !json_is_string(tunnel) ||
+	    strcmp(json_string_value(tunnel), encap_kind_name(e->tunnel)) != 0)
+		return 0;
+	if (e == NULL || e->n == 0)
+		return json_is_null(layers);
+	if (!json_is_array(layers) || json_array_size(layers) != e->n)
+		return 0;
+	for (size_t i = 0; i < e->n; i++) {
+		const struct encap_layer *l = &e->layer[i];
+		json_t *lo = json_array_get(layers, i), *v;
+		const char *k;
+		size_t keys = 0, want = 1 + (l->family != 0) * 2;
+		json_object_foreach(lo, k, v) {
+			keys++;
+			if (strcmp(k, "type") == 0) {
+				if (!json_is_string(v) || strcmp(json_string_value(v),
+				    encap_kind_name(l->kind)) != 0)
+					return 0;
+			} else if (strcmp(k, "src") == 0 || strcmp(k, "dst") == 0) {
+				if (!same_addr(v, l->family, k[0] == 's' ? l->src :
+				    l->dst))
+					return 0;
+			} else if (!l->has_id || !same_int(v, l->id))
+				return 0;
+		}
+		if (keys != want + l->has_id)
+			return 0;
+	}
+	return 1;
+}
+
 static int
 check(const struct flow_record *f, void *arg)
 {
@@ -204,6 +250,7 @@ check(const struct flow_record *f, void *arg)
 	    json_string_value(json_object_get(o, "state")) != NULL &&
 	    flow_state_parse(json_string_value(json_object_get(o, "state"))) ==
 	    f->state &&
+	    check_encap(o, f) &&
 	    json_is_array(errs) && json_array_size(errs) == f->nerrors;
 	for (size_t i = 0; ok && i < f->nerrors; i++)
 		ok = check_error(json_array_get(errs, i), f, &f->errors[i]);

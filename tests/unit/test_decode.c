@@ -383,6 +383,288 @@ test_pcap_records(void)
 	    "pcap record: a length beyond the buffer is short");
 }
 
+/* A frame built a header at a time. */
+struct frame {
+	uint8_t	b[512];
+	size_t	n;
+};
+
+static void
+put(struct frame *f, const void *p, size_t n)
+{
+	memcpy(f->b + f->n, p, n);
+	f->n += n;
+}
+
+static void
+put16(struct frame *f, uint16_t v)
+{
+	put(f, (uint8_t[]){ v >> 8, v & 0xff }, 2);
+}
+
+static void
+put32(struct frame *f, uint32_t v)
+{
+	put16(f, v >> 16);
+	put16(f, v & 0xffff);
+}
+
+static void
+put_eth(struct frame *f, uint16_t et)
+{
+	static const uint8_t macs[12] = { 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2 };
+
+	put(f, macs, sizeof(macs));
+	put16(f, et);
+}
+
+/* An outer IPv4 header of protocol proto, 198.18.2.1 -> 198.18.3.1. */
+static void
+put_ip4(struct frame *f, uint8_t proto, size_t payload)
+{
+	size_t len = 20 + payload;
+
+	put(f, (uint8_t[]){ 0x45, 0, len >> 8, len & 0xff, 0, 7, 0, 0, 64,
+	    proto, 0, 0, 198, 18, 2, 1, 198, 18, 3, 1 }, 20);
+}
+
+static void
+put_udp(struct frame *f, uint16_t sport, uint16_t dport, size_t payload)
+{
+	put16(f, sport);
+	put16(f, dport);
+	put16(f, (uint16_t)(8 + payload));
+	put16(f, 0);
+}
+
+/* The inner datagram decoded, carried in layers kinds[0..n). */
+static int
+inner_ok(const struct decoded *d, const uint8_t *kinds, int n)
+{
+	if (d->t.sport != 40000 || d->t.dport != 9999 || d->encap.n != n)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (d->encap.layer[i].kind != kinds[i])
+			return 0;
+	return 1;
+}
+
+/*
+ * Every cut of a frame decodes to a named outcome: OK, or malformed with
+ * a reason that has a name, or not decoded with one; and a cut inside the
+ * header at [from, to) is the malformation why.
+ */
+static void
+cuts(const char *what, int link, const struct frame *f, size_t from,
+    size_t to, enum decode_reason why)
+{
+	struct decoded d;
+	int named = 1, right = 1;
+
+	for (size_t len = 0; len < f->n; len++) {
+		enum decode_status st = decode_exact(link, f->b, len, &d);
+		if (st == DECODE_MALFORMED)
+			named &= d.why > WHY_NONE && d.why < WHY_COUNT;
+		else if (st == DECODE_NOT_IP)
+			named &= d.skip > SKIP_NONE && d.skip < SKIP_COUNT;
+		if (len >= from && len < to)
+			right &= st == DECODE_MALFORMED && d.why == why;
+	}
+	ok(named, "%s: every cut is decoded or names its reason", what);
+	ok(right, "%s: a cut in its header is %s", what,
+	    decode_reason_name(why));
+}
+
+static void
+test_pppoe_mpls(void)
+{
+	struct frame f = { .n = 0 };
+	struct decoded d;
+
+	/* PPPoE session 0x0012, PPP IPv4 */
+	put_eth(&f, 0x8864);
+	put(&f, (uint8_t[]){ 0x11, 0, 0x00, 0x12 }, 4);
+	put16(&f, sizeof(udp4) + 2);
+	put16(&f, 0x0021);
+	put(&f, udp4, sizeof(udp4));
+	is_int(decode_exact(LINK_EN10MB, f.b, f.n, &d), DECODE_OK,
+	    "PPPoE session: decodes");
+	ok(inner_ok(&d, (uint8_t[]){ ENCAP_PPPOE }, 1) &&
+	    d.encap.layer[0].id == 0x12 && d.encap.ntunnels == 0,
+	    "PPPoE: the datagram inside, the session ID on its layer");
+	cuts("PPPoE", LINK_EN10MB, &f, 14, 20, WHY_PPPOE_TRUNCATED);
+	/* a frame padded past the PPPoE length: the padding is not IP */
+	f.b[19] = 2;
+	is_int(decode_exact(LINK_EN10MB, f.b, f.n, &d), DECODE_MALFORMED,
+	    "PPPoE: its length bounds the payload");
+	f.b[19] = sizeof(udp4) + 2;
+	f.b[20] = 0xc0; f.b[21] = 0x21;
+	is_int(decode_exact(LINK_EN10MB, f.b, f.n, &d), DECODE_NOT_IP,
+	    "PPPoE: LCP is not decoded");
+	ok(d.skip == SKIP_PPP_PROTOCOL && d.skip_arg == 0xc021,
+	    "PPPoE: LCP is counted as ppp protocol 0xc021");
+
+	/* PPP protocol field compressed to one byte (RFC 1661 6.5) */
+	f.n = 0;
+	put(&f, (uint8_t[]){ 0x21 }, 1);
+	put(&f, udp4, sizeof(udp4));
+	is_int(decode_exact(LINK_PPP, f.b, f.n, &d), DECODE_OK,
+	    "PPP: a compressed protocol field");
+
+	/* MPLS: two labels, then IPv4 */
+	f.n = 0;
+	put_eth(&f, 0x8847);
+	put32(&f, 1003u << 12 | 64);
+	put32(&f, 16u << 12 | 0x100 | 64);
+	put(&f, udp4, sizeof(udp4));
+	is_int(decode_exact(LINK_EN10MB, f.b, f.n, &d), DECODE_OK,
+	    "MPLS: decodes");
+	ok(inner_ok(&d, (uint8_t[]){ ENCAP_MPLS, ENCAP_MPLS }, 2) &&
+	    d.encap.layer[0].id == 1003 && d.encap.layer[1].id == 16,
+	    "MPLS: a layer a label, outermost first");
+	cuts("MPLS", LINK_EN10MB, &f, 14, 23, WHY_MPLS_TRUNCATED);
+	f.b[22] = 0x55;
+	is_int(decode_exact(LINK_EN10MB, f.b, f.n, &d), DECODE_NOT_IP,
+	    "MPLS: a payload of neither version is not guessed");
+	ok(d.skip == SKIP_MPLS_PAYLOAD && d.skip_arg == 5,
+	    "MPLS: and is counted with its first nibble");
+
+	/* eleven labels: deeper than the layers kept */
+	f.n = 0;
+	put_eth(&f, 0x8847);
+	for (int i = 0; i < 11; i++)
+		put32(&f, (uint32_t)(100 + i) << 12 | (i == 10 ? 0x100 : 0));
+	put(&f, udp4, sizeof(udp4));
+	is_int(decode_exact(LINK_EN10MB, f.b, f.n, &d), DECODE_NOT_IP,
+	    "MPLS: eleven labels are too deep");
+	is_int(d.skip, SKIP_TOO_DEEP, "MPLS: counted as too deep");
+}
+
+static void
+test_tunnels(void)
+{
+	struct frame f = { .n = 0 };
+	struct decoded d;
+
+	/* GRE with checksum, key 7 and sequence, IPv4 inside */
+	put_eth(&f, 0x0800);
+	put_ip4(&f, 47, 16 + sizeof(udp4));
+	put16(&f, 0xb000);
+	put16(&f, 0x0800);
+	put32(&f, 0);
+	put32(&f, 7);
+	put32(&f, 1);
+	put(&f, udp4, sizeof(udp4));
+	is_int(decode_exact(LINK_EN10MB, f.b, f.n, &d), DECODE_OK,
+	    "GRE: decodes");
+	ok(inner_ok(&d, (uint8_t[]){ ENCAP_GRE }, 1) &&
+	    d.encap.layer[0].has_id && d.encap.layer[0].id == 7 &&
+	    d.encap.layer[0].family == 4 && d.encap.layer[0].src[2] == 2,
+	    "GRE: its key and endpoints on its layer");
+	ok(d.encap.ntunnels == 1 && d.encap.tunnel[0].t.proto == 47 &&
+	    d.encap.tunnel[0].ip_bytes == 20 + 16 + sizeof(udp4) &&
+	    d.encap.tunnel[0].layer == 0,
+	    "GRE: the outer packet is a tunnel packet of its own");
+	cuts("GRE", LINK_EN10MB, &f, 34, 50, WHY_GRE_TRUNCATED);
+	decode_exact(LINK_EN10MB, f.b, 40, &d);
+	is_int(d.encap.ntunnels, 1, "GRE: a cut header still reports the "
+	    "tunnel packet");
+	f.b[36] = 0x81; f.b[37] = 0x37;
+	is_int(decode_exact(LINK_EN10MB, f.b, f.n, &d), DECODE_NOT_IP,
+	    "GRE: an unknown protocol type is not decoded");
+	ok(d.skip == SKIP_GRE_PROTOCOL && d.skip_arg == 0x8137 &&
+	    d.encap.ntunnels == 1, "GRE: counted by its protocol type, the "
+	    "tunnel packet still reported");
+
+	/* VXLAN VNI 42 carrying Ethernet and IPv4 */
+	f.n = 0;
+	put_eth(&f, 0x0800);
+	put_ip4(&f, 17, 8 + 8 + 14 + sizeof(udp4));
+	put_udp(&f, 50000, 4789, 8 + 14 + sizeof(udp4));
+	put32(&f, 0x08000000);
+	put32(&f, 42u << 8);
+	put_eth(&f, 0x0800);
+	put(&f, udp4, sizeof(udp4));
+	is_int(decode_exact(LINK_EN10MB, f.b, f.n, &d), DECODE_OK,
+	    "VXLAN: decodes");
+	ok(inner_ok(&d, (uint8_t[]){ ENCAP_VXLAN }, 1) &&
+	    d.encap.layer[0].id == 42 && d.encap.ntunnels == 1 &&
+	    d.encap.tunnel[0].t.dport == 4789 &&
+	    d.encap.tunnel[0].l4_word >> 16 == 8 + 8 + 14 + sizeof(udp4),
+	    "VXLAN: VNI, and the outer UDP datagram as its tunnel packet");
+	cuts("VXLAN", LINK_EN10MB, &f, 42, 50, WHY_VXLAN_TRUNCATED);
+	f.b[42] = 0;
+	is_int(decode_exact(LINK_EN10MB, f.b, f.n, &d), DECODE_NOT_IP,
+	    "VXLAN: without the I flag, no VNI: not decoded");
+
+	/* GTP-U TEID 0x1234 with a PDU session container extension */
+	f.n = 0;
+	put_eth(&f, 0x0800);
+	put_ip4(&f, 17, 8 + 16 + sizeof(udp4));
+	put_udp(&f, 2152, 2152, 16 + sizeof(udp4));
+	put(&f, (uint8_t[]){ 0x34, 255 }, 2);
+	put16(&f, 8 + sizeof(udp4));
+	put32(&f, 0x1234);
+	put(&f, (uint8_t[]){ 0, 0, 0, 0x85, 1, 0x10, 9, 0 }, 8);
+	put(&f, udp4, sizeof(udp4));
+	is_int(decode_exact(LINK_EN10MB, f.b, f.n, &d), DECODE_OK,
+	    "GTP-U: decodes");
+	ok(inner_ok(&d, (uint8_t[]){ ENCAP_GTPU }, 1) &&
+	    d.encap.layer[0].id == 0x1234, "GTP-U: the TEID on its layer");
+	cuts("GTP-U", LINK_EN10MB, &f, 42, 58, WHY_GTP_TRUNCATED);
+	f.b[43] = 1;
+	is_int(decode_exact(LINK_EN10MB, f.b, f.n, &d), DECODE_NOT_IP,
+	    "GTP-U: an echo request is not a user packet");
+	ok(d.skip == SKIP_GTP_MESSAGE && d.skip_arg == 1,
+	    "GTP-U: counted by its message type");
+
+	/* Geneve VNI 77, one 4-byte option, IPv4 inside */
+	f.n = 0;
+	put_eth(&f, 0x0800);
+	put_ip4(&f, 17, 8 + 12 + sizeof(udp4));
+	put_udp(&f, 50000, 6081, 12 + sizeof(udp4));
+	put(&f, (uint8_t[]){ 1, 0, 0x08, 0x00 }, 4);
+	put32(&f, 77u << 8);
+	put32(&f, 0x01040100);
+	put(&f, udp4, sizeof(udp4));
+	is_int(decode_exact(LINK_EN10MB, f.b, f.n, &d), DECODE_OK,
+	    "Geneve: decodes past its options");
+	ok(inner_ok(&d, (uint8_t[]){ ENCAP_GENEVE }, 1) &&
+	    d.encap.layer[0].id == 77, "Geneve: the VNI on its layer");
+	cuts("Geneve", LINK_EN10MB, &f, 42, 54, WHY_GENEVE_TRUNCATED);
+
+	/* IP in IP five deep: more tunnels than followed */
+	f.n = 0;
+	for (int i = 0; i < 5; i++)
+		put_ip4(&f, 4, (size_t)(4 - i) * 20 + 20 + sizeof(udp4));
+	put(&f, udp4, sizeof(udp4));
+	is_int(decode_exact(LINK_RAW, f.b, f.n, &d), DECODE_NOT_IP,
+	    "IP in IP five deep: not followed");
+	ok(d.skip == SKIP_TOO_DEEP && d.encap.ntunnels == ENCAP_MAX_TUNNELS,
+	    "IP in IP five deep: too deep, the tunnels followed reported");
+}
+
+static void
+test_skip_names(void)
+{
+	char b[96];
+
+	decode_skip_text(SKIP_ETHERTYPE, 0x0806, b, sizeof(b));
+	ok(strcmp(b, "ethertype ARP (0x0806)") == 0, "skip text: %s", b);
+	decode_skip_text(SKIP_ETHERTYPE, 0x88b4, b, sizeof(b));
+	ok(strcmp(b, "ethertype 0x88b4") == 0, "skip text: %s", b);
+	decode_skip_text(SKIP_LINK_TYPE, 147, b, sizeof(b));
+	ok(strcmp(b, "link type 147") == 0, "skip text: %s", b);
+	decode_skip_text(SKIP_COUNT, 0, b, sizeof(b));
+	ok(strcmp(b, "unknown") == 0, "skip text: out of range is unknown");
+	decode_skip_text(SKIP_PPP_PROTOCOL, 0xc021, b, 8);
+	ok(strlen(b) == 7, "skip text: cut to the buffer, terminated");
+	for (int k = 0; k < ENCAP_KIND_COUNT; k++)
+		ok(strcmp(encap_kind_name(k), "unknown") != 0,
+		    "encapsulation kind %d has a name (%s)", k,
+		    encap_kind_name(k));
+}
+
 int
 main(void)
 {
@@ -395,5 +677,8 @@ main(void)
 	test_fragments();
 	test_links();
 	test_malformed();
+	test_pppoe_mpls();
+	test_tunnels();
+	test_skip_names();
 	return tap_done();
 }
