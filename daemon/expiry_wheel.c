@@ -116,6 +116,9 @@ slot_due(struct expiry_wheel *w, uint32_t i, uint32_t now,
 	struct wheel_slot *s = &w->slot[i];
 	uint32_t n0 = s->n, keep = 0;
 
+	if (n0 == 0)
+		return;			/* and s->v may be NULL */
+
 	for (uint32_t k = 0; k < n0; k++) {
 		struct flow *f = s->v[k];
 		if (f->hash == 0 || f->expiry_tick == 0 ||
