@@ -90,13 +90,36 @@ struct capture_file {
 	off_t		 size;		/* 0: not a regular file */
 	int		 linktype;
 	int		 classic;	/* pcap, not pcapng */
+	int		 filtered;	/* prog holds -f */
+	struct bpf_program prog;
 };
 
 static void
 file_close(struct capture_file *cf)
 {
+	if (cf->filtered)
+		pcap_freecode(&cf->prog);
 	pcap_close(cf->p);		/* closes fp, stdin included */
 	free(cf->rbuf);
+}
+
+/*
+ * -f compiled for this capture's link type, as tcpdump -r does: a filter
+ * that does not fit the link type ("vlan" on raw IP) is an error.
+ */
+static int
+filter_compile(struct offline_input *in, struct capture_file *cf)
+{
+	if (in->filter == NULL || *in->filter == '\0')
+		return 0;
+	if (pcap_compile(cf->p, &cf->prog, in->filter, 1,
+	    PCAP_NETMASK_UNKNOWN) != 0) {
+		snprintf(in->err, sizeof(in->err), "%s: filter \"%s\": %s",
+		    in->name, in->filter, pcap_geterr(cf->p));
+		return -1;
+	}
+	cf->filtered = 1;
+	return 0;
 }
 
 /* Open in's capture; -1 with in->err set when it cannot be read. */
@@ -147,7 +170,21 @@ file_open(struct offline_input *in, struct capture_file *cf)
 	}
 	/* pcapng says major version 1, classic pcap 2. */
 	cf->classic = pcap_major_version(cf->p) == 2;
+	if (filter_compile(in, cf) != 0) {
+		file_close(cf);
+		return -1;
+	}
 	return 0;
+}
+
+/* Whether the packet passes -f (every packet does without one). */
+static int
+filter_pass(const struct capture_file *cf, const struct capture_packet *pk)
+{
+	if (!cf->filtered)
+		return 1;
+	struct pcap_pkthdr h = { .caplen = pk->caplen, .len = pk->len };
+	return pcap_offline_filter(&cf->prog, &h, pk->data) != 0;
 }
 
 /* Where a read is: the packets' digest, the next record, the progress. */
@@ -194,9 +231,15 @@ read_packets(struct reading *r, struct analyzer *a, struct offline_input *in,
 				return 1;
 			r->next_tick = ts + tick->every_us;
 		}
-		analyzer_packet(a, cf->linktype, pk.data, pk.caplen, ts);
-		capture_digest_packet(&r->dg, ts, pk.caplen, pk.len, pk.data);
 		r->record_at += PCAP_RECORD_HEADER_LEN + pk.caplen;
+		/* the digest is of the packets analyzed: those -f lets in */
+		if (filter_pass(cf, &pk)) {
+			analyzer_packet(a, cf->linktype, pk.data, pk.caplen,
+			    ts);
+			capture_digest_packet(&r->dg, ts, pk.caplen, pk.len,
+			    pk.data);
+		} else
+			in->filtered_out++;
 		if (++in->packets % PROGRESS_EVERY == 0 && progress_shown)
 			show_progress(r, in, a, cf);
 	}
@@ -208,7 +251,7 @@ offline_read(struct analyzer *a, struct offline_input *in, int progress_shown,
     const struct offline_tick *tick)
 {
 	char seek_err[256] = "";
-	struct capture_file cf = { .size = 0 };
+	struct capture_file cf = { .size = 0, .filtered = 0 };
 	struct capture_reader *rd;
 	struct reading r = { .record_at = PCAP_FILE_HEADER_LEN,
 	    .next_tick = INT64_MIN };
@@ -217,6 +260,7 @@ offline_read(struct analyzer *a, struct offline_input *in, int progress_shown,
 	r.started = r.shown = mono_seconds();
 	in->err[0] = '\0';
 	in->packets = 0;
+	in->filtered_out = 0;
 	capture_digest_init(&r.dg, in->legacy_digest);
 	if (file_open(in, &cf) != 0)
 		return -1;

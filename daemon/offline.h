@@ -9,6 +9,8 @@
 
 struct offline_input {
 	const char	*name;		/* path, or "-" for standard input */
+	const char	*filter;	/* -f: a BPF filter, or NULL */
+	uint64_t	 filtered_out;	/* records the filter left out */
 	int		 legacy_digest;	/* also compute version 1 */
 	char		 digest[CAPTURE_DIGEST_LEN + 1]; /* of the packets read */
 	char		 digest_v1[CAPTURE_DIGEST_V1_LEN + 1]; /* or "" */

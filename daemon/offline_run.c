@@ -1,4 +1,6 @@
 #include <err.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@ struct offline_run {
 	int			 nread;		/* inputs with packets to keep */
 	size_t			 peak;		/* flows in memory at most */
 	int			 failed;	/* the writer failed */
+	int			 created;	/* the database is this run's */
 };
 
 static const char *
@@ -76,6 +79,7 @@ run_open(struct offline_run *r)
 	char errbuf[512];
 
 	/* The database first: a bad one fails before a long read. */
+	r->created = access(r->o->dbpath, F_OK) != 0 && errno == ENOENT;
 	if ((r->db = store_open(r->o->dbpath, STORE_WRITE, errbuf,
 	    sizeof(errbuf))) == NULL)
 		errx(1, "%s", errbuf);
@@ -90,6 +94,7 @@ run_open(struct offline_run *r)
 		errx(1, "%s", store_errmsg(r->db));
 	for (int i = 0; i < r->o->ninputs; i++) {
 		r->inputs[i].name = r->o->inputs[i];
+		r->inputs[i].filter = r->o->filter;
 		r->inputs[i].legacy_digest = legacy;
 	}
 	if ((r->w = writer_async_start(r->db)) == NULL)
@@ -206,11 +211,11 @@ say_stored_before_error(const struct offline_run *r, size_t nflows)
 }
 
 static void
-summary(const struct analyzer_stats *st, size_t flows, size_t peak,
-    double secs)
+summary(const struct analyzer_stats *st, uint64_t filtered_out, size_t flows,
+    size_t peak, double secs)
 {
 	char why[512], skipped[640] = "", noquote[64] = "", exact[96] = "";
-	char tunneled[64] = "";
+	char tunneled[64] = "", filtered[64] = "";
 
 	export_malformed_text(st, why, sizeof(why));
 	if (st->not_ip > 0) {
@@ -219,6 +224,9 @@ summary(const struct analyzer_stats *st, size_t flows, size_t peak,
 		snprintf(skipped, sizeof(skipped), ", %llu not decoded%s",
 		    (unsigned long long)st->not_ip, reasons);
 	}
+	if (filtered_out > 0)
+		snprintf(filtered, sizeof(filtered), ", %llu left out by the "
+		    "filter", (unsigned long long)filtered_out);
 	if (st->tunneled > 0)
 		snprintf(tunneled, sizeof(tunneled), " (%llu carried in "
 		    "tunnels)", (unsigned long long)st->tunneled);
@@ -230,12 +238,12 @@ summary(const struct analyzer_stats *st, size_t flows, size_t peak,
 		snprintf(exact, sizeof(exact), " (%llu to the very packet "
 		    "quoted%s)", (unsigned long long)st->errors_exact,
 		    st->errors_altered > 0 ? ", some after NAT" : "");
-	fprintf(stderr, "udpflowd: %llu packets read, %llu decoded%s, "
+	fprintf(stderr, "udpflowd: %llu packets read%s, %llu decoded%s, "
 	    "%llu malformed%s%s, %zu %s, %llu %s matched%s, "
 	    "%llu %s whose flow was never seen%s, at most %zu %s in memory, "
 	    "%.2f s\n",
-	    (unsigned long long)st->packets, (unsigned long long)st->decoded,
-	    tunneled, (unsigned long long)analyzer_malformed_total(st), why,
+	    (unsigned long long)(st->packets + filtered_out), filtered,
+	    (unsigned long long)st->decoded, tunneled, (unsigned long long)analyzer_malformed_total(st), why,
 	    skipped, flows,
 	    plural(flows, "flow", "flows"),
 	    (unsigned long long)st->errors_matched,
@@ -266,6 +274,22 @@ nothing_decoded(const struct analyzer_stats *st)
 	return 1;
 }
 
+/*
+ * A run that failed and stored no flow leaves no database behind when it
+ * was the one to make it: an empty file would only mislead.
+ */
+static void
+remove_database(const char *path)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	char name[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++)
+		if ((size_t)snprintf(name, sizeof(name), "%s%s", path,
+		    suffix[i]) < sizeof(name))
+			(void)unlink(name);
+}
+
 int
 offline_run(const struct offline_opts *o)
 {
@@ -288,13 +312,18 @@ offline_run(const struct offline_opts *o)
 	} else if (status != 0 && analyzer_stats(r.a)->packets > 0) {
 		say_stored_before_error(&r, nflows);
 	}
+	uint64_t filtered_out = 0;
+	for (int i = 0; i < r.nread; i++)
+		filtered_out += r.inputs[i].filtered_out;
 	if (!o->quiet)
-		summary(analyzer_stats(r.a), nflows, r.peak,
+		summary(analyzer_stats(r.a), filtered_out, nflows, r.peak,
 		    mono_seconds() - started);
 	if (status == 0 && nothing_decoded(analyzer_stats(r.a)))
 		status = 1;
 	analyzer_free(r.a);
 	free(r.inputs);
 	store_close(r.db);
+	if (status != 0 && nflows == 0 && r.created)
+		remove_database(o->dbpath);
 	return status;
 }

@@ -15,6 +15,7 @@ struct offline_opts {
 	int		 ninputs;
 	const char	*dbpath;
 	int		 quiet;		/* no progress, no summary */
+	const char	*filter;	/* -f: a BPF filter, or NULL */
 	struct expiry	 ex;
 };
 

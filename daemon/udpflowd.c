@@ -23,7 +23,7 @@ static void
 usage(FILE *to, int status)
 {
 	fprintf(to,
-"usage: udpflowd -r FILE [-r FILE ...] [-d DATABASE] [-q]\n"
+"usage: udpflowd -r FILE [-r FILE ...] [-d DATABASE] [-q] [-f EXPR]\n"
 "                [--udp-timeout S] [--tcp-timeout S]\n"
 "       udpflowd -i IFACE [-i IFACE ...] [-d DATABASE] [-F] [-Z USER]\n"
 "                [-P PIDFILE] [-f EXPR] [-B MB] [--max-flows N]\n"
@@ -37,7 +37,7 @@ usage(FILE *to, int status)
 "  -F                stay in the foreground, log to stderr\n"
 "  -Z USER           run as USER once the captures and files are open\n"
 "  -P PIDFILE        write the process ID there\n"
-"  -f EXPR           BPF expression ANDed to the default filter\n"
+"  -f EXPR           a BPF filter, as tcpdump takes it (live and -r)\n"
 "  -B MB             kernel capture buffer per interface (default 32)\n"
 "  --max-flows N     flows in memory at most (default 1000000)\n"
 "  --udp-timeout S   idle UDP flows leave memory after S s (default 60)\n"
@@ -93,9 +93,6 @@ live_option(int ch, struct live_opts *lo)
 	case 'P':
 		lo->pidfile = optarg;
 		break;
-	case 'f':
-		lo->filter = optarg;
-		break;
 	case 'B':
 		lo->buffer_mb = (int)number("-B", optarg, 1, 4096);
 		break;
@@ -143,6 +140,9 @@ common_option(int ch, struct options *op)
 		break;
 	case 'd':
 		op->dbpath = optarg;
+		break;
+	case 'f':
+		op->lo.filter = op->oo.filter = optarg;
 		break;
 	case 'q':
 		oo->quiet = 1;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -499,6 +500,14 @@ store_open(const char *path, int mode, char *err, size_t errlen)
 	s->mode = mode;
 	s->wal_fd = -1;
 	s->db_fd = -1;
+	/* SQLite says "disk I/O error" of a directory: say what it is */
+	struct stat sb;
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen, "%s: is a directory, not a database "
+		    "file (give a file in it, -d %s/flows.db)", path, path);
+		store_close(s);
+		return NULL;
+	}
 	if (open_connection(s) != 0 ||
 	    (mode == STORE_WRITE ? set_up_writer(s) : check_version(s)) != 0 ||
 	    prepare_all(s) != 0) {
