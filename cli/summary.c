@@ -23,7 +23,9 @@ struct reporter {
 struct group {
 	const struct flow_record *key;	/* any flow of the group */
 	uint64_t	flows, clients;
-	uint64_t	refused, unreachable, silent, answered;
+	uint64_t	refused, unreachable, silent, answered, other;
+	/* resets to SYNs: by the destination, forged on the way, unknown */
+	uint64_t	rst[3];
 	struct reporter	rep[MAX_REPORTERS];
 	size_t		nrep, more_rep;
 	int64_t		first_us, last_us;
@@ -106,23 +108,49 @@ add_reporters(struct group *g, const struct flow_record *f)
 	}
 }
 
+/*
+ * The columns follow the table and --explain: a TCP connection whose peer
+ * went silent is silent, not answered; time exceeded and parameter
+ * problems are not "unreachable" (--unreachable leaves them out too).
+ */
 static void
 classify(struct group *g, const struct flow_record *f)
 {
+	if (flow_refused_by_reset(f)) {
+		switch (rst_origin(f->rst_ttl, f->dst_ttl)) {
+		case RST_DESTINATION:
+			g->rst[0]++;
+			break;
+		case RST_ON_PATH:
+			g->rst[1]++;
+			break;
+		default:
+			g->rst[2]++;
+		}
+	}
+	if (flow_went_silent(f)) {
+		g->silent++;
+		return;
+	}
 	switch (f->state) {
 	case STATE_REFUSED:
 		g->refused++;
 		break;
-	case STATE_SILENT:
-		g->silent++;
-		break;
 	case STATE_ANSWERED:
 		g->answered++;
+		break;
+	case STATE_TTL_EXCEEDED:
+	case STATE_PARAM_PROBLEM:
+		g->other++;
 		break;
 	default:
 		g->unreachable++;
 	}
 }
+
+static const char *const rst_names[3] = {
+	"from the destination", "forged on the way", "of unknown origin",
+};
 
 static void
 print_json(const struct group *g)
@@ -144,6 +172,12 @@ print_json(const struct group *g)
 	    json_integer((json_int_t)g->unreachable));
 	json_object_set_new(o, "silent", json_integer((json_int_t)g->silent));
 	json_object_set_new(o, "answered", json_integer((json_int_t)g->answered));
+	json_object_set_new(o, "other", json_integer((json_int_t)g->other));
+	json_t *rst = json_object();
+	json_object_set_new(rst, "destination", json_integer((json_int_t)g->rst[0]));
+	json_object_set_new(rst, "forged", json_integer((json_int_t)g->rst[1]));
+	json_object_set_new(rst, "unknown", json_integer((json_int_t)g->rst[2]));
+	json_object_set_new(o, "resets", rst);
 	for (size_t i = 0; i < g->nrep; i++) {
 		json_t *r = json_object();
 		addr_text(g->rep[i].family, g->rep[i].addr, a, sizeof(a));
@@ -175,12 +209,13 @@ print_row(const struct group *g, size_t dw)
 	    k->dport);
 	time_iso(g->first_us, first, sizeof(first));
 	time_iso(g->last_us, last, sizeof(last));
-	printf("%-*s  %-5s %6llu %7llu %7llu %7llu %6llu %8llu  %.10s %.8s  "
-	    "%.10s %.8s\n", (int)dw, dst, proto_name(k->proto, pbuf,
-	    sizeof(pbuf)), (unsigned long long)g->flows,
+	printf("%-*s  %-5s %6llu %7llu %7llu %7llu %6llu %8llu %5llu  "
+	    "%.10s %.8s  %.10s %.8s\n", (int)dw, dst, proto_name(k->proto,
+	    pbuf, sizeof(pbuf)), (unsigned long long)g->flows,
 	    (unsigned long long)g->clients, (unsigned long long)g->refused,
 	    (unsigned long long)g->unreachable, (unsigned long long)g->silent,
-	    (unsigned long long)g->answered, first, first + 11, last, last + 11);
+	    (unsigned long long)g->answered, (unsigned long long)g->other,
+	    first, first + 11, last, last + 11);
 	reps[0] = '\0';
 	for (size_t i = 0; i < g->nrep && len < sizeof(reps); i++) {
 		char a[64];
@@ -195,6 +230,16 @@ print_row(const struct group *g, size_t dw)
 		    g->more_rep);
 	if (reps[0] != '\0')
 		printf("%*serrors from %s\n", 2, "", reps);
+	/* a reset forged on the way is a firewall, not a closed port */
+	reps[0] = '\0';
+	len = 0;
+	for (int i = 0; i < 3 && len < sizeof(reps); i++)
+		if (g->rst[i] > 0)
+			len += (size_t)snprintf(reps + len, sizeof(reps) - len,
+			    "%s%s x%llu", len ? ", " : "", rst_names[i],
+			    (unsigned long long)g->rst[i]);
+	if (reps[0] != '\0')
+		printf("%*sresets to the SYN: %s\n", 2, "", reps);
 }
 
 void
@@ -245,8 +290,8 @@ summary_print(const struct flowvec *fv, size_t top, int json)
 	}
 	if (!json)
 		printf("%-*s  PROTO  FLOWS CLIENTS REFUSED UNREACH SILENT "
-		    "ANSWERED  FIRST (UTC)          LAST (UTC)\n", (int)dw,
-		    "DESTINATION");
+		    "ANSWERED OTHER  FIRST (UTC)          LAST (UTC)\n",
+		    (int)dw, "DESTINATION");
 	for (size_t i = 0; i < top; i++) {
 		if (json)
 			print_json(&groups[i]);

@@ -73,7 +73,7 @@ usage(FILE *to, int status)
 "  --summary           per destination: flows and clients in trouble, who\n"
 "                      reported it (the destination or a router)\n"
 "  --explain           a paragraph a flow, in plain words\n"
-"  --timeline          ICMP errors and silent flows over time\n"
+"  --timeline          ICMP errors, resets and silent flows over time\n"
 "  --bucket SPAN       the timeline's bucket (90s, 1m, 1h); default: chosen\n"
 "  --stats             udpflowd's latest statistics of each run\n"
 "  --color[=WHEN]      auto (default), always, never; NO_COLOR is honoured\n"
@@ -375,11 +375,14 @@ parse_args(int argc, char *argv[], struct opts *o, const char **dbpath)
 		warnx("unexpected argument: %s", argv[optind]);
 		usage(stderr, 2);
 	}
-	/* One view; --json also goes with --summary. */
+	/* One view; --json also goes with --summary and --timeline. */
 	if (o->csv + o->summary + o->explain + o->timeline > 1 ||
-	    (o->json && (o->csv || o->explain || o->timeline)))
+	    (o->json && (o->csv || o->explain)))
 		errx(2, "choose one output: --json, --csv, --summary, --explain "
-		    "or --timeline (--summary may go with --json)");
+		    "or --timeline (--summary and --timeline may go with "
+		    "--json)");
+	if (o->bucket_us != 0 && !o->timeline)
+		errx(2, "--bucket is the timeline's: add --timeline");
 	o->view = o->summary ? V_SUMMARY : o->explain ? V_EXPLAIN :
 	    o->timeline ? V_TIMELINE : o->json ? V_JSON : o->csv ? V_CSV :
 	    V_TABLE;
@@ -682,7 +685,7 @@ main(int argc, char *argv[])
 		break;
 	case V_TIMELINE:
 		if (timeline_print(&k.fv, o.bucket_us, ro.width ? ro.width :
-		    80) != 0)
+		    80, o.json) != 0)
 			errx(2, "--bucket: too many rows for the span of these "
 			    "flows; choose a larger bucket");
 		break;

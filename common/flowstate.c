@@ -179,3 +179,16 @@ flow_errors_rate_limited(const struct flow_record *f)
 	    f->state != STATE_FRAG_NEEDED &&
 	    (f->encap == NULL || f->encap->tunnel == ENCAP_NONE);
 }
+
+int
+flow_refused_by_reset(const struct flow_record *f)
+{
+	return f->proto == 6 && f->state == STATE_REFUSED && f->rst_ttl != 0;
+}
+
+int
+flow_went_silent(const struct flow_record *f)
+{
+	return f->state == STATE_SILENT ||
+	    (f->proto == 6 && f->end == END_TIMEOUT);
+}

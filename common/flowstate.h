@@ -101,4 +101,15 @@ const char *flow_rst_from(const struct flow_record *);
  */
 int flow_errors_rate_limited(const struct flow_record *);
 
+/*
+ * A TCP connection refused by a reset to its SYN (no ICMP): the refusal
+ * the timeline and the summary count beside ICMP errors.
+ */
+int flow_refused_by_reset(const struct flow_record *);
+/*
+ * Nothing came back, or an answered TCP connection whose peer then went
+ * silent (its data retransmitted unanswered): trouble, not an answer.
+ */
+int flow_went_silent(const struct flow_record *);
+
 #endif
