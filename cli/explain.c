@@ -342,8 +342,21 @@ explain_error(struct para *p, const struct flow_record *f,
 
 /* A flow without errors: what silence or an answer means. */
 static void
-explain_no_error(struct para *p, const struct flow_record *f)
+explain_no_error(struct para *p, const struct flow_record *f, int blind)
 {
+	const char *icmp = f->family == 6 ? "ICMPv6" : "ICMP";
+
+	/* no ICMP in the capture at all: silence says nothing */
+	if (blind && flow_went_silent(f)) {
+		add(p, "Nothing came back, but the capture holds not one %s "
+		    "packet, so it cannot tell a firewall's DROP from a closed "
+		    "port or a host that is gone: it was most likely captured "
+		    "with a filter that leaves %s out (%s). Capture with 'udp "
+		    "or tcp or icmp or icmp6' to tell.", icmp, icmp,
+		    f->family == 6 ? "tcpdump's 'udp or icmp' does" :
+		    "'udp' alone does");
+		return;
+	}
 	switch (f->state) {
 	case STATE_SILENT:
 		if (f->proto == 6)
@@ -501,7 +514,7 @@ explain_flow(FILE *out, const struct flow_record *f,
 		tcp_end(&p, f);
 	if (f->nerrors == 0 && !tunnel_says &&
 	    (f->encap == NULL || !f->encap->tunnel))
-		explain_no_error(&p, f);
+		explain_no_error(&p, f, x != NULL && x->icmp_blind);
 	while (p.len > 0 && p.text[p.len - 1] == ' ')
 		p.text[--p.len] = '\0';
 

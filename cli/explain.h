@@ -14,6 +14,8 @@ struct explain_ctx {
 	const struct encap_layer	*tunnel;
 	const struct error_record	*tunnel_errors;
 	size_t				 ntunnel_errors;
+	/* its capture held not one ICMP packet of the flow's family */
+	int				 icmp_blind;
 };
 
 /* One paragraph, in plain words, of what the capture shows of a flow. */

@@ -577,12 +577,23 @@ explain_around(struct store *db, struct sink *k)
 		return 0;
 	if ((k->around = calloc(k->fv.n, sizeof(*k->around))) == NULL)
 		err(2, "out of memory");
+	int64_t run = -1;
+	struct store_families fam = { 0, 0, 0, 0 };
 	for (size_t i = 0; i < k->fv.n; i++) {
 		const struct flow_record *f = &k->fv.v[i];
 		struct around *a = &k->around[i];
 		uint64_t n;
 		a->x.carried = -1;
 		a->x.tunnel_errors = a->errs;
+		/* flows come a run at a time, mostly: read each run once */
+		if (f->run_id != run) {
+			if (store_run_families(db, f->run_id, &fam) != 0)
+				return -1;
+			run = f->run_id;
+		}
+		a->x.icmp_blind = f->family == 6 ?
+		    fam.ip6 > 0 && fam.icmp6 == 0 :
+		    fam.ip4 > 0 && fam.icmp4 == 0;
 		if (f->encap == NULL)
 			continue;
 		if (f->encap->tunnel != ENCAP_NONE) {

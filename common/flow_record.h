@@ -42,6 +42,7 @@ struct error_record {
 /* One flow as stored; src is the side whose packet was seen first. */
 struct flow_record {
 	int64_t		id;		/* rowid, set when read */
+	int64_t		run_id;		/* its run, set when read */
 	uint8_t		family;		/* 4 or 6 */
 	uint8_t		proto;
 	uint8_t		has_ports;

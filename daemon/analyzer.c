@@ -442,6 +442,10 @@ analyzer_packet_on(struct analyzer *a, int handle, int linktype,
 		return;
 	}
 	a->st.decoded++;
+	/* a capture without ICMP of a family cannot show its errors */
+	a->st.ip_pkts[d->t.family == 6]++;
+	a->st.icmp_pkts[d->t.family == 6] += d->t.proto == PROTO_ICMP ||
+	    d->t.proto == PROTO_ICMPV6;
 	if (d->encap.ntunnels > 0)
 		account_tunnels(a, d, ts_us);
 	if (d->frag == FRAG_LATER)

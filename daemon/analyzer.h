@@ -36,6 +36,8 @@ struct analyzer_stats {
 	uint32_t	nskip;
 	uint64_t	skip_other;		/* beyond ANALYZER_SKIP_KINDS */
 	uint64_t	tunneled;		/* carried in an IP tunnel */
+	/* by family (IPv4, IPv6): IP packets decoded, and ICMP ones of them */
+	uint64_t	ip_pkts[2], icmp_pkts[2];
 	uint64_t	malformed[WHY_COUNT];	/* by reason */
 	uint64_t	icmp_info;		/* echo, ND...: no error record */
 	uint64_t	frag_unmatched;		/* later fragment, first unseen */

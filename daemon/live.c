@@ -77,6 +77,8 @@ update_stats(struct live *l)
 	st->malformed = analyzer_malformed_total(as);
 	st->undecoded = as->not_ip;
 	st->tunneled = as->tunneled;
+	st->fam = (struct store_families){ as->ip_pkts[0], as->ip_pkts[1],
+	    as->icmp_pkts[0], as->icmp_pkts[1] };
 	st->duplicates = as->duplicates;
 	st->errors_matched = as->errors_matched;
 	st->errors_unseen = as->errors_unseen;

@@ -161,6 +161,8 @@ run_finish(struct offline_run *r, size_t nflows)
 		.errors_unseen = st->errors_unseen,
 		.undecoded = st->not_ip,
 		.tunneled = st->tunneled,
+		.fam = { st->ip_pkts[0], st->ip_pkts[1], st->icmp_pkts[0],
+		    st->icmp_pkts[1] },
 	};
 	int replaced;
 
@@ -254,6 +256,34 @@ summary(const struct analyzer_stats *st, uint64_t filtered_out, size_t flows,
 }
 
 /*
+ * A capture of a family's traffic without one ICMP packet of that family
+ * was most likely filtered ("udp or icmp" leaves ICMPv6 out): it cannot
+ * show that family's errors, and its refused flows look silent. Say so.
+ */
+static void
+icmp_blind_hint(const struct analyzer_stats *st)
+{
+	int blind4 = st->ip_pkts[0] > 0 && st->icmp_pkts[0] == 0;
+	int blind6 = st->ip_pkts[1] > 0 && st->icmp_pkts[1] == 0;
+	const char *filter = "'udp or tcp or icmp or icmp6'";
+
+	if (blind4 && blind6)
+		warnx("the capture holds not one ICMP or ICMPv6 packet: it "
+		    "cannot show errors, and refused or unreachable flows look "
+		    "silent; capture with a filter such as %s", filter);
+	else if (blind6)
+		warnx("the capture holds IPv6 traffic but not one ICMPv6 "
+		    "packet: it cannot show IPv6 errors, and refused or "
+		    "unreachable IPv6 flows look silent (\"udp or icmp\" "
+		    "leaves ICMPv6 out); capture with %s", filter);
+	else if (blind4)
+		warnx("the capture holds IPv4 traffic but not one ICMP "
+		    "packet: it cannot show IPv4 errors, and refused or "
+		    "unreachable IPv4 flows look silent; capture with %s",
+		    filter);
+}
+
+/*
  * Packets read and none decoded: never a silent zero. Says the commonest
  * reason, and what to do about it where there is something to do.
  */
@@ -315,9 +345,11 @@ offline_run(const struct offline_opts *o)
 	uint64_t filtered_out = 0;
 	for (int i = 0; i < r.nread; i++)
 		filtered_out += r.inputs[i].filtered_out;
-	if (!o->quiet)
+	if (!o->quiet) {
 		summary(analyzer_stats(r.a), filtered_out, nflows, r.peak,
 		    mono_seconds() - started);
+		icmp_blind_hint(analyzer_stats(r.a));
+	}
 	if (status == 0 && nothing_decoded(analyzer_stats(r.a)))
 		status = 1;
 	analyzer_free(r.a);

@@ -137,7 +137,15 @@ static const char *const migrations[] = {
 	"ALTER TABLE runs ADD COLUMN undecoded INTEGER;"
 	"ALTER TABLE runs ADD COLUMN tunneled INTEGER;"
 	"ALTER TABLE stats ADD COLUMN undecoded INTEGER;"
-	"ALTER TABLE stats ADD COLUMN tunneled INTEGER;",
+	"ALTER TABLE stats ADD COLUMN tunneled INTEGER;"
+	/*
+	 * the IP packets of each family a run saw and the ICMP ones among
+	 * them: a capture without ICMPv6 cannot show IPv6 errors
+	 */
+	"ALTER TABLE runs ADD COLUMN ip4 INTEGER;"
+	"ALTER TABLE runs ADD COLUMN ip6 INTEGER;"
+	"ALTER TABLE runs ADD COLUMN icmp4 INTEGER;"
+	"ALTER TABLE runs ADD COLUMN icmp6 INTEGER;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -226,6 +234,10 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_TUNNEL_CARRIED] = "SELECT count(*) FROM flows WHERE last_us >= ?1"
 	    " AND first_us <= ?2 AND tunnel IS NULL"
 	    " AND (encap LIKE ?3 OR encap LIKE ?4)",
+	[S_RUN_FAMILIES] = "UPDATE runs SET ip4 = ?2, ip6 = ?3, icmp4 = ?4,"
+	    " icmp6 = ?5 WHERE id = ?1",
+	[S_FAMILIES_OF_RUN] = "SELECT coalesce(ip4, 0), coalesce(ip6, 0),"
+	    " coalesce(icmp4, 0), coalesce(icmp6, 0) FROM runs WHERE id = ?1",
 	[S_TUNNEL_ERRORS] = "SELECT e.family, e.type, e.code, e.reporter,"
 	    " e.count, e.first_us, e.last_us, e.mtu, e.matched, e.altered,"
 	    " e.rtt_us, e.sent_ttl, e.quoted_ttl FROM flows f"
@@ -450,7 +462,7 @@ prepare_all(struct store *s)
 		    i != S_STATS_LATEST && i != S_MALFORMED_OF_RUN &&
 		    i != S_UNDECODED_OF_RUN && i != S_RUNS &&
 		    i != S_INPUTS_OF_RUN && i != S_TUNNEL_CARRIED &&
-		    i != S_TUNNEL_ERRORS)
+		    i != S_TUNNEL_ERRORS && i != S_FAMILIES_OF_RUN)
 			continue;
 		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK)

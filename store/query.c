@@ -262,7 +262,7 @@ query_sql(struct sqlbuf *b, const struct store_query *q, size_t nstates)
 	sql_add(b, "SELECT id, proto, src, sport, dst, dport, first_us,"
 	    " last_us, pkts_sent, bytes_sent, pkts_back, bytes_back, state,"
 	    " pkts_errored, syns, syn_span_us, tcp_end, end_by, rst_ttl, dst_ttl,"
-	    " tunnel, encap FROM flows WHERE 1");
+	    " tunnel, encap, run_id FROM flows WHERE 1");
 	if (nstates > 0) {
 		int answered = 0;
 		sql_add(b, " AND state IN (?");
@@ -349,6 +349,7 @@ flow_from_row(sqlite3_stmt *st, struct flow_record *f)
 	f->end_by = (uint8_t)sqlite3_column_int(st, 17);
 	f->rst_ttl = (uint8_t)sqlite3_column_int(st, 18);
 	f->dst_ttl = (uint8_t)sqlite3_column_int(st, 19);
+	f->run_id = sqlite3_column_int64(st, 22);
 }
 
 /*
@@ -370,6 +371,26 @@ encap_from_row(sqlite3_stmt *st, struct flow_record *f, struct flow_encap *e)
 	(void)encap_parse(text, e);
 	if (e->tunnel != ENCAP_NONE || e->n > 0)
 		f->encap = e;
+}
+
+int
+store_run_families(struct store *s, int64_t run_id, struct store_families *f)
+{
+	sqlite3_stmt *st = store_stmt(s, S_FAMILIES_OF_RUN);
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	sqlite3_bind_int64(st, 1, run_id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		f->ip4 = (uint64_t)sqlite3_column_int64(st, 0);
+		f->ip6 = (uint64_t)sqlite3_column_int64(st, 1);
+		f->icmp4 = (uint64_t)sqlite3_column_int64(st, 2);
+		f->icmp6 = (uint64_t)sqlite3_column_int64(st, 3);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_db_fail(s, "reading a run");
+	return 0;
 }
 
 int

@@ -27,10 +27,16 @@ struct store_input {
 	int		 linktype;
 };
 
+/* IP packets by family, and the ICMP and ICMPv6 packets among them. */
+struct store_families {
+	uint64_t	ip4, ip6, icmp4, icmp6;
+};
+
 struct store_run_stats {
 	uint64_t	packets, decoded, malformed, flows;
 	uint64_t	errors_matched, errors_unseen;
 	uint64_t	undecoded, tunneled;
+	struct store_families fam;
 };
 
 enum { STORE_READ, STORE_WRITE };
@@ -80,6 +86,7 @@ struct store_live_stats {
 	uint64_t	errors_matched, errors_unseen, write_failures;
 	uint64_t	errors_capped;	/* beyond the per-flow limit */
 	uint64_t	undecoded, tunneled;
+	struct store_families fam;	/* kept in the run's row */
 };
 
 int store_live_begin(struct store *, const char *const *ifaces, int n);
@@ -199,6 +206,10 @@ struct encap_layer;
 int store_tunnel_errors(struct store *, const struct encap_layer *l,
     int64_t first_us, int64_t last_us, struct error_record *out, size_t max,
     size_t *n);
+
+/* The families run run_id saw (all 0 when it recorded none). */
+int store_run_families(struct store *, int64_t run_id,
+    struct store_families *);
 
 /* Calls fn for each flow matched, oldest first; stops if fn returns != 0. */
 int store_query_flows(struct store *, const struct store_query *,

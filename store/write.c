@@ -382,6 +382,18 @@ replace_earlier(struct store *s, int *replaced)
 	}
 }
 
+static int
+run_families(struct store *s, const struct store_families *f)
+{
+	sqlite3_stmt *st = store_stmt(s, S_RUN_FAMILIES);
+	const uint64_t v[] = { f->ip4, f->ip6, f->icmp4, f->icmp6 };
+
+	sqlite3_bind_int64(st, 1, s->run_id);
+	for (int i = 0; i < 4; i++)
+		sqlite3_bind_int64(st, 2 + i, (sqlite3_int64)v[i]);
+	return store_exec(s, st, "recording the families seen");
+}
+
 int
 store_run_finish(struct store *s, const struct store_run_stats *rs,
     int *replaced)
@@ -389,7 +401,8 @@ store_run_finish(struct store *s, const struct store_run_stats *rs,
 	sqlite3_stmt *st;
 
 	*replaced = 0;
-	if (replace_earlier(s, replaced) != 0)
+	if (replace_earlier(s, replaced) != 0 ||
+	    run_families(s, &rs->fam) != 0)
 		goto fail;
 	st = store_stmt(s, S_RUN_FINISH);
 	sqlite3_bind_int64(st, 1, s->run_id);
@@ -512,7 +525,9 @@ store_stats_put(struct store *s, const struct store_live_stats *ls)
 	sqlite3_bind_int64(st, 2, store_now_us());
 	for (int i = 0; i < (int)(sizeof(v) / sizeof(v[0])); i++)
 		sqlite3_bind_int64(st, 3 + i, (sqlite3_int64)v[i]);
-	return store_exec(s, st, "writing statistics");
+	if (store_exec(s, st, "writing statistics") != 0)
+		return -1;
+	return run_families(s, &ls->fam);
 }
 
 int
