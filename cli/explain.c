@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/clock.h"
 #include "cli/explain.h"
 #include "cli/icmp_text.h"
 #include "cli/render.h"
@@ -39,10 +40,7 @@ add(struct para *p, const char *fmt, ...)
 static void
 hhmmss(int64_t us, char *buf, size_t len)
 {
-	char t[40];
-
-	time_iso(us, t, sizeof(t));
-	snprintf(buf, len, "%.8s", t + 11);
+	clock_hms(us, buf, len);
 }
 
 static void
@@ -269,17 +267,21 @@ static void
 explain_head(FILE *out, const struct flow_record *f, const char *svc,
     size_t width)
 {
-	char src[80], dst[80], first[40], last[40], head[512];
+	char src[80], dst[80], first[40], last[40], zone[16], head[512];
 	const char *state = flow_state_name(f->state);
 
 	endpoint_text(src, sizeof(src), f->family, f->src, f->has_ports,
 	    f->sport);
 	endpoint_text(dst, sizeof(dst), f->family, f->dst, f->has_ports,
 	    f->dport);
-	time_iso(f->first_us, first, sizeof(first));
-	hhmmss(f->last_us, last, sizeof(last));
-	snprintf(head, sizeof(head), "%s %s -> %s: %s (%.10s %.8s to %s UTC)",
-	    svc, src, dst, state ? state : "?", first, first + 11, last);
+	clock_datetime(f->first_us, first, sizeof(first));
+	if (clock_same_day(f->first_us, f->last_us))
+		clock_hms(f->last_us, last, sizeof(last));
+	else
+		clock_datetime(f->last_us, last, sizeof(last));
+	clock_zone(f->first_us, zone, sizeof(zone));
+	snprintf(head, sizeof(head), "%s %s -> %s: %s (%s to %s %s)",
+	    svc, src, dst, state ? state : "?", first, last, zone);
 	print_wrapped(out, head, 0, width);
 }
 

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "cli/clock.h"
 #include "cli/icmp_text.h"
 #include "cli/render.h"
 #include "common/encap.h"
@@ -117,29 +118,50 @@ errors_line(const struct flow_record *f, char *buf, size_t len)
 
 enum { C_STATE, C_PROTO, C_SRC, C_DST, C_SENT, C_BACK, C_FIRST, C_LAST,
     NCOLS };
-static const char *const headers[NCOLS] = {
-	"STATE", "PROTO", "SOURCE", "DESTINATION", "SENT", "BACK",
-	"FIRST (UTC)", "LAST (UTC)",
+static const char *const names[NCOLS] = {
+	"STATE", "PROTO", "SOURCE", "DESTINATION", "SENT", "BACK", "FIRST",
+	"LAST",
 };
-/* Dropped first when the terminal is too narrow. */
-static const int drop_order[] = { C_LAST, C_FIRST, C_PROTO };
 
+/*
+ * How much a table shows, widest first: the first that fits the terminal
+ * is used (the last when none does), and what it leaves out is said under
+ * the table. Times shorten before columns go, and when something had to
+ * go, when it happened stays.
+ */
+enum timeform { T_FULL, T_SHORT };
+struct layout {
+	enum timeform	 time;
+	int		 show_last, show_proto;
+};
+static const struct layout layouts[] = {
+	{ T_FULL, 1, 1 },
+	{ T_SHORT, 1, 1 },
+	{ T_SHORT, 0, 1 },
+	{ T_SHORT, 0, 0 },
+};
+
+/*
+ * A short time: the time of day when every time shown falls on one day
+ * (the day is then said in the header), else month, day and time.
+ */
 static void
-table_time(int64_t us, char *buf, size_t len)
+table_time(int64_t us, enum timeform form, int one_day, char *buf,
+    size_t len)
 {
-	char t[40];
-
-	time_iso(us, t, sizeof(t));
-	t[10] = ' ';
-	t[19] = '\0';			/* seconds are enough in a table */
-	snprintf(buf, len, "%s", t);
+	if (form == T_FULL)
+		clock_datetime(us, buf, len);
+	else if (one_day)
+		clock_hms(us, buf, len);
+	else
+		clock_short(us, buf, len);
 }
 
 static void
-cells(const struct flow_record *f, char c[NCOLS][80])
+cells(const struct flow_record *f, enum timeform form, int one_day,
+    char c[NCOLS][80])
 {
 	const char *state = flow_state_name(f->state);
-
 	char pbuf[8];
 
 	snprintf(c[C_STATE], 80, "%s", state ? state : "?");
@@ -154,8 +176,8 @@ cells(const struct flow_record *f, char c[NCOLS][80])
 	endpoint_text(c[C_DST], 80, f->family, f->dst, f->has_ports, f->dport);
 	snprintf(c[C_SENT], 80, "%llu", (unsigned long long)f->pkts_sent);
 	snprintf(c[C_BACK], 80, "%llu", (unsigned long long)f->pkts_back);
-	table_time(f->first_us, c[C_FIRST], 80);
-	table_time(f->last_us, c[C_LAST], 80);
+	table_time(f->first_us, form, one_day, c[C_FIRST], 80);
+	table_time(f->last_us, form, one_day, c[C_LAST], 80);
 }
 
 void
@@ -179,57 +201,116 @@ print_wrapped(FILE *out, const char *text, size_t indent, size_t width)
 	}
 }
 
-void
-render_table(const struct flowvec *fv, const struct render_opts *ro)
+/* The headers of a layout: times name their zone, and the day if one. */
+static void
+headers(const struct flowvec *fv, enum timeform form, int one_day,
+    char h[NCOLS][80])
 {
-	size_t w[NCOLS], total = 0;
-	int show[NCOLS];
-	char c[NCOLS][80], why[2048];
+	char zone[16];
 
+	clock_zone(fv->v[0].first_us, zone, sizeof(zone));
+	for (int i = 0; i < NCOLS; i++)
+		snprintf(h[i], 80, "%s", names[i]);
+	/* a time of day alone: its zone and day go in the note below */
+	if (form == T_FULL || !one_day) {
+		snprintf(h[C_FIRST], 80, "FIRST (%s)", zone);
+		snprintf(h[C_LAST], 80, "LAST (%s)", zone);
+	}
+}
+
+/* Columns widths of a layout, and whether it fits width (0: any). */
+static int
+layout_fits(const struct flowvec *fv, const struct layout *l, int one_day,
+    size_t width, size_t w[NCOLS], int show[NCOLS])
+{
+	char c[NCOLS][80], h[NCOLS][80];
+	size_t total = 0;
+
+	headers(fv, l->time, one_day, h);
 	for (int i = 0; i < NCOLS; i++) {
-		w[i] = strlen(headers[i]);
+		w[i] = strlen(h[i]);
 		show[i] = 1;
 	}
+	show[C_PROTO] = l->show_proto;
+	show[C_LAST] = l->show_last;
 	for (size_t r = 0; r < fv->n; r++) {
-		cells(&fv->v[r], c);
+		cells(&fv->v[r], l->time, one_day, c);
 		for (int i = 0; i < NCOLS; i++)
 			if (strlen(c[i]) > w[i])
 				w[i] = strlen(c[i]);
 	}
 	for (int i = 0; i < NCOLS; i++)
-		total += w[i] + 2;
-	for (size_t d = 0; ro->width > 0 && total - 2 > ro->width &&
-	    d < sizeof(drop_order) / sizeof(drop_order[0]); d++) {
-		show[drop_order[d]] = 0;
-		total -= w[drop_order[d]] + 2;
-	}
+		if (show[i])
+			total += w[i] + 2;
+	return width == 0 || total - 2 <= width;
+}
+
+static void
+print_cell(const char *text, size_t w, int right, int last)
+{
+	if (last && !right)
+		printf("%s\n", text);
+	else
+		printf("%*s%s", right ? (int)w : -(int)w, text,
+		    last ? "\n" : "  ");
+}
+
+void
+render_table(const struct flowvec *fv, const struct render_opts *ro)
+{
+	size_t w[NCOLS];
+	int show[NCOLS], one_day = 1;
+	size_t nl = sizeof(layouts) / sizeof(layouts[0]), li = 0;
+	char c[NCOLS][80], h[NCOLS][80], why[2048];
+
+	for (size_t r = 0; r < fv->n && one_day; r++)
+		one_day = clock_same_day(fv->v[0].first_us, fv->v[r].first_us) &&
+		    clock_same_day(fv->v[0].first_us, fv->v[r].last_us);
+	while (li + 1 < nl && !layout_fits(fv, &layouts[li], one_day,
+	    ro->width, w, show))
+		li++;
+	layout_fits(fv, &layouts[li], one_day, 0, w, show);
+	const struct layout *l = &layouts[li];
 
 	int last = NCOLS - 1;
 	while (!show[last])
 		last--;
-	for (int i = 0; i < last; i++)
+	headers(fv, l->time, one_day, h);
+	for (int i = 0; i <= last; i++)
 		if (show[i])
-			printf("%-*s  ", (int)w[i], headers[i]);
-	printf("%s\n", headers[last]);
+			print_cell(h[i], w[i], i == C_SENT || i == C_BACK,
+			    i == last);
 	for (size_t r = 0; r < fv->n; r++) {
 		const struct flow_record *f = &fv->v[r];
-		cells(f, c);
+		cells(f, l->time, one_day, c);
 		for (int i = 0; i <= last; i++) {
 			if (!show[i])
 				continue;
-			int right = i == C_SENT || i == C_BACK;
-			int width = i == last ? 0 : (int)w[i];
-			if (i == C_STATE && ro->color)
+			if (i == C_STATE && ro->color) {
 				printf("%s%-*s%s  ", state_color(f->state),
-				    width, c[i], COLOR_RESET);
-			else if (i == last)
-				printf("%s\n", c[i]);
-			else
-				printf("%*s  ", right ? width : -width, c[i]);
+				    (int)w[i], c[i], COLOR_RESET);
+				continue;
+			}
+			print_cell(c[i], w[i], i == C_SENT || i == C_BACK,
+			    i == last);
 		}
 		errors_line(f, why, sizeof(why));
 		if (why[0] != '\0')
 			print_wrapped(stdout, why, w[C_STATE] + 2, ro->width);
+	}
+	/* never cut without a word */
+	if (li > 0) {
+		char zone[16], day[16], note[256];
+		clock_zone(fv->v[0].first_us, zone, sizeof(zone));
+		clock_date(fv->v[0].first_us, day, sizeof(day));
+		snprintf(note, sizeof(note), "(%zu columns: times %s%s%s%s%s%s; "
+		    "--json shows everything)", ro->width,
+		    one_day ? "of day, " : "without the year",
+		    one_day ? zone : "", one_day ? ", on " : "",
+		    one_day ? day : "",
+		    l->show_last ? "" : l->show_proto ? "; LAST left out" :
+		    "; LAST and PROTO left out", "");
+		print_wrapped(stdout, note, 0, ro->width);
 	}
 }
 

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "cli/clock.h"
 #include "cli/render.h"
 #include "cli/summary.h"
 #include "common/flow_json.h"
@@ -207,15 +208,15 @@ print_row(const struct group *g, size_t dw)
 
 	endpoint_text(dst, sizeof(dst), k->family, k->dst, k->has_ports,
 	    k->dport);
-	time_iso(g->first_us, first, sizeof(first));
-	time_iso(g->last_us, last, sizeof(last));
+	clock_datetime(g->first_us, first, sizeof(first));
+	clock_datetime(g->last_us, last, sizeof(last));
 	printf("%-*s  %-5s %6llu %7llu %7llu %7llu %6llu %8llu %5llu  "
-	    "%.10s %.8s  %.10s %.8s\n", (int)dw, dst, proto_name(k->proto,
-	    pbuf, sizeof(pbuf)), (unsigned long long)g->flows,
+	    "%s  %s\n", (int)dw, dst, proto_name(k->proto, pbuf,
+	    sizeof(pbuf)), (unsigned long long)g->flows,
 	    (unsigned long long)g->clients, (unsigned long long)g->refused,
 	    (unsigned long long)g->unreachable, (unsigned long long)g->silent,
 	    (unsigned long long)g->answered, (unsigned long long)g->other,
-	    first, first + 11, last, last + 11);
+	    first, last);
 	reps[0] = '\0';
 	for (size_t i = 0; i < g->nrep && len < sizeof(reps); i++) {
 		char a[64];
@@ -288,10 +289,15 @@ summary_print(const struct flowvec *fv, size_t top, int json)
 		if (strlen(dst) > dw)
 			dw = strlen(dst);
 	}
-	if (!json)
+	if (!json) {
+		char zone[16], fh[32], lh[32];
+		clock_zone(fv->v[0].first_us, zone, sizeof(zone));
+		snprintf(fh, sizeof(fh), "FIRST (%s)", zone);
+		snprintf(lh, sizeof(lh), "LAST (%s)", zone);
 		printf("%-*s  PROTO  FLOWS CLIENTS REFUSED UNREACH SILENT "
-		    "ANSWERED OTHER  FIRST (UTC)          LAST (UTC)\n",
-		    (int)dw, "DESTINATION");
+		    "ANSWERED OTHER  %-19s  %s\n", (int)dw, "DESTINATION", fh,
+		    lh);
+	}
 	for (size_t i = 0; i < top; i++) {
 		if (json)
 			print_json(&groups[i]);

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "cli/clock.h"
 #include "cli/timeline.h"
 #include "common/flow_json.h"
 #include "common/text.h"
@@ -35,13 +36,10 @@ auto_bucket(int64_t span_us)
 static void
 label(int64_t us, int64_t bucket_us, char *buf, size_t len)
 {
-	char t[40];
-
-	time_iso(us, t, sizeof(t));
 	if (bucket_us >= 86400 * 1000000LL)
-		snprintf(buf, len, "%.10s", t);
+		clock_date(us, buf, len);
 	else
-		snprintf(buf, len, "%.10s %.8s", t, t + 11);
+		clock_datetime(us, buf, len);
 }
 
 static void
@@ -138,8 +136,11 @@ timeline_print(const struct flowvec *fv, int64_t bucket_us, size_t width,
 	label(lo, bucket_us, lab, sizeof(lab));
 	size_t lw = strlen(lab);
 	size_t room = width > lw + 40 ? (width - lw - 30) / 2 : 20;
+	char zone[16], th[32];
+	clock_zone(lo, zone, sizeof(zone));
+	snprintf(th, sizeof(th), "TIME (%s)", zone);
 	printf("%-*s  %-*s  %s  (bucket %llds; # ICMP errors and resets, "
-	    ". silent flows)\n", (int)lw, "TIME (UTC)", (int)(room + 7),
+	    ". silent flows)\n", (int)lw, th, (int)(room + 7),
 	    "ERRORS", "SILENT", (long long)(bucket_us / 1000000));
 	for (int64_t r = 0; r < rows; r++) {
 		label(lo + r * bucket_us, bucket_us, lab, sizeof(lab));

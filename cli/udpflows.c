@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "cli/addr.h"
+#include "cli/clock.h"
 #include "cli/explain.h"
 #include "cli/flowvec.h"
 #include "cli/render.h"
@@ -34,7 +35,7 @@ enum {
 	OPT_STATE, OPT_ALL, OPT_HOST, OPT_SRC, OPT_DST, OPT_NET, OPT_PORT,
 	OPT_PROTO, OPT_REPORTER, OPT_SINCE, OPT_UNTIL, OPT_LIMIT, OPT_SORT,
 	OPT_JSON, OPT_CSV, OPT_COLOR, OPT_SUMMARY, OPT_EXPLAIN, OPT_TIMELINE,
-	OPT_BUCKET, OPT_STATS,
+	OPT_BUCKET, OPT_STATS, OPT_UTC,
 };
 
 enum view { V_TABLE, V_JSON, V_CSV, V_SUMMARY, V_EXPLAIN, V_TIMELINE };
@@ -77,6 +78,8 @@ usage(FILE *to, int status)
 "  --bucket SPAN       the timeline's bucket (90s, 1m, 1h); default: chosen\n"
 "  --stats             udpflowd's latest statistics of each run\n"
 "  --color[=WHEN]      auto (default), always, never; NO_COLOR is honoured\n"
+"  --utc               times in UTC (default: the local zone, TZ); JSON and\n"
+"                      CSV are always UTC\n"
 "  -d DATABASE         the database udpflowd wrote (default: $UDPFLOWS_DB)\n"
 "\n"
 "Exit status: 0 when a flow matched, 1 when none did, 2 on error.\n");
@@ -227,6 +230,7 @@ static const struct option longopts[] = {
 	{ "timeline",	no_argument,		NULL, OPT_TIMELINE },
 	{ "bucket",	required_argument,	NULL, OPT_BUCKET },
 	{ "stats",	no_argument,		NULL, OPT_STATS },
+	{ "utc",	no_argument,		NULL, OPT_UTC },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ "version",	no_argument,		NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -324,6 +328,9 @@ output_option(int ch, struct opts *o)
 		break;
 	case OPT_STATS:
 		o->stats = 1;
+		break;
+	case OPT_UTC:
+		clock_use_utc(1);
 		break;
 	case OPT_BUCKET:
 		if (duration_parse(optarg, &o->bucket_us) != 0 ||
@@ -469,10 +476,13 @@ on_stats(const struct store_stats_row *r, void *arg)
 		json_decref(o);
 		return 0;
 	}
-	printf("run %lld (%s), started %.10s %.8s UTC, %s; as of %.10s %.8s "
-	    "UTC:\n", (long long)r->run_id, r->mode ? r->mode : "?", started,
-	    started + 11, r->running ? "running or killed" : "ended", at,
-	    at + 11);
+	char zone[16];
+	clock_datetime(r->started_us, started, sizeof(started));
+	clock_datetime(r->at_us, at, sizeof(at));
+	clock_zone(r->at_us, zone, sizeof(zone));
+	printf("run %lld (%s), started %s, %s; as of %s %s:\n",
+	    (long long)r->run_id, r->mode ? r->mode : "?", started,
+	    r->running ? "running or killed" : "ended", at, zone);
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		printf("  %-16s %llu\n", names[i], (unsigned long long)v[i]);
 		for (size_t j = 0; i == 2 && j < r->nwhy; j++)
@@ -530,16 +540,22 @@ on_run(const struct store_run_row *r, void *arg)
 		json_decref(o);
 		return 0;
 	}
-	printf("run %lld (%s), %.10s %.8s UTC:", (long long)r->run_id,
-	    r->mode ? r->mode : "?", started, started + 11);
+	char zone[16];
+	clock_datetime(r->started_us, started, sizeof(started));
+	clock_zone(r->started_us, zone, sizeof(zone));
+	printf("run %lld (%s), %s %s:", (long long)r->run_id,
+	    r->mode ? r->mode : "?", started, zone);
 	for (size_t i = 0; i < r->ninputs; i++)
 		printf("%s %s (%llu packets)", i ? "," : "", r->inputs[i],
 		    (unsigned long long)r->input_packets[i]);
 	if (r->more_inputs > 0)
 		printf(" and %zu more", r->more_inputs);
-	if (r->has_span)
-		printf("; flows from %.10s %.8s to %.10s %.8s UTC", first,
-		    first + 11, last, last + 11);
+	if (r->has_span) {
+		clock_datetime(r->first_us, first, sizeof(first));
+		clock_datetime(r->last_us, last, sizeof(last));
+		clock_zone(r->first_us, zone, sizeof(zone));
+		printf("; flows from %s to %s %s", first, last, zone);
+	}
 	printf("\n");
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		printf("  %-16s %llu\n", names[i], (unsigned long long)v[i]);

@@ -6,6 +6,9 @@
 : "${BUILD:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
 PCAPS=${PCAPS:-$SRCDIR/pcaps}
+# Times for people follow TZ: the expectations are written in UTC, and a
+# test of another zone says so itself.
+export TZ=UTC
 UDPFLOWD="$BUILD/udpflowd"
 UDPFLOWS="$BUILD/udpflows"
 tap_n=0
