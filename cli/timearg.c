@@ -1,7 +1,9 @@
 /*
- * Time arguments of --since/--until: ISO 8601 (2026-11-21, 2026-11-21T18:01,
- * 2026-11-21T18:01:25.5Z, with Z or +hh:mm, or a space instead of T; no
- * zone means UTC), or a span back from now: 90s, 15m, 2h, 3d, 1w.
+ * Time arguments of --since/--until, as people who use journalctl and date
+ * type them: ISO 8601 (2026-11-21, 2026-11-21T18:01, 2026-11-21T18:01:25.5Z,
+ * with Z or +hh:mm, or a space instead of T; no zone means the local zone,
+ * or UTC when asked), a time of day, today, yesterday, now, or a span back
+ * from now: 90s, 15m, 2h, 3d, 1w.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -53,8 +55,18 @@ duration_parse(const char *s, int64_t *out_us)
 	return 0;
 }
 
+/* Seconds since the epoch of a broken-down time, local or UTC. */
+static int64_t
+epoch_of(struct tm *tm, int utc)
+{
+	if (utc)
+		return (int64_t)timegm(tm);
+	tm->tm_isdst = -1;		/* let the zone's rules say */
+	return (int64_t)mktime(tm);
+}
+
 static int
-iso8601(const char *s, int64_t *out)
+iso8601(const char *s, int utc, int64_t *out)
 {
 	struct tm tm;
 	int y, mo, d, h = 0, mi = 0, sec = 0;
@@ -85,6 +97,7 @@ iso8601(const char *s, int64_t *out)
 			}
 		}
 	}
+	int zoned = 1;
 	if (*p == 'Z' || *p == 'z') {
 		p++;
 	} else if (*p == '+' || *p == '-') {
@@ -96,7 +109,8 @@ iso8601(const char *s, int64_t *out)
 		if (digits(&p, 2, &om))
 			return -1;
 		offset = sign * (oh * 3600 + om * 60);
-	}
+	} else
+		zoned = 0;
 	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
 	    mi > 59 || sec > 60)
 		return -1;
@@ -106,8 +120,96 @@ iso8601(const char *s, int64_t *out)
 	tm.tm_hour = h;
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
-	*out = ((int64_t)timegm(&tm) - offset) * 1000000 + frac;
+	*out = ((zoned ? (int64_t)timegm(&tm) : epoch_of(&tm, utc)) -
+	    offset) * 1000000 + frac;
 	return 0;
+}
+
+/* HH:MM or HH:MM:SS; -1 when s is not one. */
+static int
+time_of_day(const char *s, int *h, int *mi, int *sec)
+{
+	const char *p = s;
+
+	*sec = 0;
+	if (digits(&p, 2, h) || *p++ != ':' || digits(&p, 2, mi))
+		return -1;
+	if (*p == ':') {
+		p++;
+		if (digits(&p, 2, sec))
+			return -1;
+	}
+	return *p == '\0' && *h < 24 && *mi < 60 && *sec <= 60 ? 0 : -1;
+}
+
+/*
+ * "today", "yesterday" (midnight, or at a time of day after a space) and
+ * a time of day alone: the last one that is not in the future.
+ */
+static int
+day_and_time(const char *s, int64_t now_us, int utc, int64_t *out)
+{
+	time_t now = (time_t)(now_us / 1000000);
+	struct tm tm;
+	int back = 0, alone = 0, h = 0, mi = 0, sec = 0;
+	const char *t = s;
+
+	if (strncmp(s, "today", 5) == 0)
+		t = s + 5;
+	else if (strncmp(s, "yesterday", 9) == 0) {
+		t = s + 9;
+		back = 1;
+	} else
+		alone = 1;		/* a time of day alone */
+	if (!alone && *t == ' ')
+		t++;
+	else if (!alone && *t != '\0')
+		return -1;
+	if (*t != '\0' && time_of_day(t, &h, &mi, &sec) != 0)
+		return -1;
+	if (alone && *t == '\0')
+		return -1;
+	if ((utc ? gmtime_r(&now, &tm) : localtime_r(&now, &tm)) == NULL)
+		return -1;
+	tm.tm_mday -= back;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	int64_t at = epoch_of(&tm, utc) * 1000000;
+	/* a time of day alone that is still to come today: yesterday's */
+	if (alone && at > now_us) {
+		tm.tm_mday -= 1;
+		at = epoch_of(&tm, utc) * 1000000;
+	}
+	*out = at;
+	return 0;
+}
+
+int
+timearg_parse_at(const char *s, int64_t now_us, int utc, int64_t *out_us)
+{
+	int64_t span;
+	char buf[32];
+	size_t n = strlen(s);
+
+	if (strcmp(s, "now") == 0) {
+		*out_us = now_us;
+		return 0;
+	}
+	/* "2h ago" and "-2h" are the span back from now */
+	if (n < sizeof(buf) && n > 4 && strcmp(s + n - 4, " ago") == 0) {
+		memcpy(buf, s, n - 4);
+		buf[n - 4] = '\0';
+		s = buf;
+	} else if (s[0] == '-')
+		s++;
+	if (duration_parse(s, &span) == 0) {
+		*out_us = now_us - span;
+		return 0;
+	}
+	if (day_and_time(s, now_us, utc, out_us) == 0)
+		return 0;
+	return iso8601(s, utc, out_us);
 }
 
 int
@@ -116,11 +218,6 @@ timearg_parse(const char *s, int64_t *out_us)
 	struct timeval tv;
 
 	gettimeofday(&tv, NULL);
-	int64_t span;
-
-	if (duration_parse(s, &span) == 0) {
-		*out_us = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec - span;
-		return 0;
-	}
-	return iso8601(s, out_us);
+	return timearg_parse_at(s, (int64_t)tv.tv_sec * 1000000 + tv.tv_usec,
+	    1, out_us);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -64,8 +65,9 @@ usage(FILE *to, int status)
 "  --reporter ADDR     flows with an ICMP error sent by ADDR\n"
 "  --since TIME        active at or after TIME\n"
 "  --until TIME        begun at or before TIME\n"
-"                      TIME: ISO 8601 (2026-11-21T18:00Z, 2026-11-21\n"
-"                      19:00+01:00) or back from now: 90s, 15m, 2h, 3d, 1w\n"
+"                      TIME: 2026-11-21 18:00 (the local zone, or with Z or\n"
+"                      +01:00), 18:00 (the last one), today, yesterday\n"
+"                      [18:00], now, or back from now: 90s, 15m, 2h, 3d, 1w\n"
 "  --limit N           at most N flows (with --summary: N destinations)\n"
 "  --sort KEY          first (oldest first), last (newest first), packets,\n"
 "                      errors (most first)\n"
@@ -96,6 +98,8 @@ struct opts {
 	int			color;		/* -1 auto */
 	int64_t			bucket_us;
 	int64_t			limit;
+	int			utc;		/* --utc */
+	const char		*since, *until;
 };
 
 static void
@@ -147,13 +151,16 @@ addr_filter(struct store_addr_filter *f, struct addr_range *r, const char *opt,
 }
 
 static int64_t
-parse_time(const char *opt, const char *s)
+parse_time(const char *opt, const char *s, int utc)
 {
+	struct timeval tv;
 	int64_t us;
 
-	if (timearg_parse(s, &us) != 0)
-		errx(2, "%s %.100s: not a time (ISO 8601 like "
-		    "2026-11-21T18:00Z, or 90s, 15m, 2h, 3d)", opt, s);
+	gettimeofday(&tv, NULL);
+	if (timearg_parse_at(s, (int64_t)tv.tv_sec * 1000000 + tv.tv_usec,
+	    utc, &us) != 0)
+		errx(2, "%s %.100s: not a time (2026-11-21 18:00, 18:00, "
+		    "yesterday 18:00, today, 90s, 15m, 2h ago, 3d)", opt, s);
 	return us;
 }
 
@@ -286,13 +293,11 @@ select_option(int ch, struct opts *o)
 	case OPT_PROTO:
 		q->proto = parse_proto(optarg);
 		break;
-	case OPT_SINCE:
-		q->since_us = parse_time("--since", optarg);
-		q->has_since = 1;
+	case OPT_SINCE:		/* parsed once --utc is known */
+		o->since = optarg;
 		break;
 	case OPT_UNTIL:
-		q->until_us = parse_time("--until", optarg);
-		q->has_until = 1;
+		o->until = optarg;
 		break;
 	case OPT_LIMIT:
 		o->limit = parse_number("--limit", optarg, 1, INT64_MAX);
@@ -330,7 +335,7 @@ output_option(int ch, struct opts *o)
 		o->stats = 1;
 		break;
 	case OPT_UTC:
-		clock_use_utc(1);
+		o->utc = 1;
 		break;
 	case OPT_BUCKET:
 		if (duration_parse(optarg, &o->bucket_us) != 0 ||
@@ -390,6 +395,11 @@ parse_args(int argc, char *argv[], struct opts *o, const char **dbpath)
 		    "--json)");
 	if (o->bucket_us != 0 && !o->timeline)
 		errx(2, "--bucket is the timeline's: add --timeline");
+	clock_use_utc(o->utc);
+	if ((q->has_since = o->since != NULL))
+		q->since_us = parse_time("--since", o->since, o->utc);
+	if ((q->has_until = o->until != NULL))
+		q->until_us = parse_time("--until", o->until, o->utc);
 	o->view = o->summary ? V_SUMMARY : o->explain ? V_EXPLAIN :
 	    o->timeline ? V_TIMELINE : o->json ? V_JSON : o->csv ? V_CSV :
 	    V_TABLE;
@@ -569,6 +579,43 @@ on_run(const struct store_run_row *r, void *arg)
 	return 0;
 }
 
+/*
+ * A time filter that emptied the answer: say when the data is, so that
+ * "--since 2h" on an old capture does not look like a quiet network.
+ */
+static int
+say_span(struct store *db)
+{
+	int any;
+	int64_t oldest, newest;
+	char a[32], b[32], zone[16];
+	struct timeval tv;
+
+	if (store_flow_span(db, &any, &oldest, &newest) != 0)
+		return -1;
+	if (!any) {
+		warnx("no flow in that time: the database holds none at all");
+		return 0;
+	}
+	gettimeofday(&tv, NULL);
+	int64_t ago = (int64_t)tv.tv_sec - newest / 1000000;
+	clock_datetime(oldest, a, sizeof(a));
+	clock_datetime(newest, b, sizeof(b));
+	clock_zone(newest, zone, sizeof(zone));
+	if (ago >= 2 * 86400)
+		warnx("no flow in that time: the database's flows were active "
+		    "from %s to %s %s, the newest %lld days ago", a, b, zone,
+		    (long long)(ago / 86400));
+	else if (ago >= 2 * 3600)
+		warnx("no flow in that time: the database's flows were active "
+		    "from %s to %s %s, the newest %lld hours ago", a, b, zone,
+		    (long long)(ago / 3600));
+	else
+		warnx("no flow in that time: the database's flows were active "
+		    "from %s to %s %s", a, b, zone);
+	return 0;
+}
+
 /* For --explain: what the store knows around each flow. */
 struct around {
 	struct explain_ctx	x;
@@ -688,7 +735,9 @@ main(int argc, char *argv[])
 		return rc != 0 ? 2 : 0;
 	}
 	if (store_query_flows(db, &o.q, on_flow, &k) != 0 ||
-	    (o.view == V_EXPLAIN && explain_around(db, &k) != 0)) {
+	    (o.view == V_EXPLAIN && explain_around(db, &k) != 0) ||
+	    (k.matched == 0 && (o.q.has_since || o.q.has_until) &&
+	    say_span(db) != 0)) {
 		warnx("%s", store_errmsg(db));
 		store_close(db);
 		return 2;

@@ -234,6 +234,9 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_TUNNEL_CARRIED] = "SELECT count(*) FROM flows WHERE last_us >= ?1"
 	    " AND first_us <= ?2 AND tunnel IS NULL"
 	    " AND (encap LIKE ?3 OR encap LIKE ?4)",
+	/* each by the last_us index: min and max together would scan */
+	[S_FLOW_SPAN] = "SELECT (SELECT min(last_us) FROM flows),"
+	    " (SELECT max(last_us) FROM flows)",
 	[S_RUN_FAMILIES] = "UPDATE runs SET ip4 = ?2, ip6 = ?3, icmp4 = ?4,"
 	    " icmp6 = ?5 WHERE id = ?1",
 	[S_FAMILIES_OF_RUN] = "SELECT coalesce(ip4, 0), coalesce(ip6, 0),"
@@ -462,7 +465,8 @@ prepare_all(struct store *s)
 		    i != S_STATS_LATEST && i != S_MALFORMED_OF_RUN &&
 		    i != S_UNDECODED_OF_RUN && i != S_RUNS &&
 		    i != S_INPUTS_OF_RUN && i != S_TUNNEL_CARRIED &&
-		    i != S_TUNNEL_ERRORS && i != S_FAMILIES_OF_RUN)
+		    i != S_TUNNEL_ERRORS && i != S_FAMILIES_OF_RUN &&
+		    i != S_FLOW_SPAN)
 			continue;
 		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK)

@@ -374,6 +374,22 @@ encap_from_row(sqlite3_stmt *st, struct flow_record *f, struct flow_encap *e)
 }
 
 int
+store_flow_span(struct store *s, int *any, int64_t *oldest_us,
+    int64_t *newest_us)
+{
+	sqlite3_stmt *st = store_stmt(s, S_FLOW_SPAN);
+	int rc = sqlite3_step(st);
+
+	*any = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
+	*oldest_us = *any ? sqlite3_column_int64(st, 0) : 0;
+	*newest_us = *any ? sqlite3_column_int64(st, 1) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return store_db_fail(s, "reading the flows' time span");
+	return 0;
+}
+
+int
 store_run_families(struct store *s, int64_t run_id, struct store_families *f)
 {
 	sqlite3_stmt *st = store_stmt(s, S_FAMILIES_OF_RUN);

@@ -207,6 +207,13 @@ int store_tunnel_errors(struct store *, const struct encap_layer *l,
     int64_t first_us, int64_t last_us, struct error_record *out, size_t max,
     size_t *n);
 
+/*
+ * When the database's flows were last active, the oldest and the newest;
+ * 0 with *any 0 when it holds none.
+ */
+int store_flow_span(struct store *, int *any, int64_t *oldest_us,
+    int64_t *newest_us);
+
 /* The families run run_id saw (all 0 when it recorded none). */
 int store_run_families(struct store *, int64_t run_id,
     struct store_families *);

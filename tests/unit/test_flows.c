@@ -3,7 +3,9 @@
  * fragment map, the sent-packet table, capture digests, states and time
  * arguments.
  */
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/timearg.h"
 #include "daemon/capture_digest.h"
@@ -399,6 +401,43 @@ test_timeargs(void)
 	ok(timearg_parse("2x", &t) != 0, "unknown unit refused");
 	ok(timearg_parse("2026-13-01", &t) != 0, "month 13 refused");
 	ok(timearg_parse("'; DROP TABLE flows; --", &t) != 0, "garbage refused");
+
+	/* as journalctl users type them, at a known now (UTC) */
+	const int64_t now = 1795219200000000LL + (23 * 3600) * 1000000LL;
+	const int64_t day = 86400 * 1000000LL, mid = 1795219200000000LL;
+	ok(timearg_parse_at("22:45", now, 1, &t) == 0 &&
+	    t == mid + (22 * 3600 + 45 * 60) * 1000000LL,
+	    "a time of day: today's, when it has passed");
+	ok(timearg_parse_at("23:30:10", now, 1, &t) == 0 &&
+	    t == mid - day + (23 * 3600 + 30 * 60 + 10) * 1000000LL,
+	    "a time of day still to come: yesterday's");
+	ok(timearg_parse_at("today", now, 1, &t) == 0 && t == mid,
+	    "today: midnight");
+	ok(timearg_parse_at("yesterday", now, 1, &t) == 0 && t == mid - day,
+	    "yesterday: its midnight");
+	ok(timearg_parse_at("yesterday 22:45", now, 1, &t) == 0 &&
+	    t == mid - day + (22 * 3600 + 45 * 60) * 1000000LL,
+	    "yesterday at a time of day");
+	ok(timearg_parse_at("now", now, 1, &t) == 0 && t == now, "now");
+	ok(timearg_parse_at("2h ago", now, 1, &a) == 0 &&
+	    timearg_parse_at("-2h", now, 1, &b) == 0 &&
+	    a == now - 7200000000LL && b == a, "2h ago and -2h: a span back");
+	ok(timearg_parse_at("25:00", now, 1, &t) != 0 &&
+	    timearg_parse_at("yesterday22:00", now, 1, &t) != 0 &&
+	    timearg_parse_at("today 9", now, 1, &t) != 0,
+	    "a bad time of day refused");
+	/* without a zone, the local one unless UTC is asked for */
+	setenv("TZ", "America/New_York", 1);
+	tzset();
+	ok(timearg_parse_at("2026-11-21 18:00", now, 0, &t) == 0 &&
+	    t == mid + 23 * 3600 * 1000000LL,
+	    "no zone: the local zone (18:00 in New York is 23:00 UTC)");
+	ok(timearg_parse_at("2026-11-21 18:00", now, 1, &t) == 0 &&
+	    t == mid + 18 * 3600 * 1000000LL, "no zone, UTC asked: UTC");
+	ok(timearg_parse_at("2026-11-21 18:00Z", now, 0, &t) == 0 &&
+	    t == mid + 18 * 3600 * 1000000LL, "a zone given wins");
+	setenv("TZ", "UTC", 1);
+	tzset();
 }
 
 /* The digest of n packets of 20..139 bytes (the fourth 131), one altered. */
