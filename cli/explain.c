@@ -271,9 +271,9 @@ explain_head(FILE *out, const struct flow_record *f, const char *svc,
 	const char *state = flow_state_name(f->state);
 
 	endpoint_text(src, sizeof(src), f->family, f->src, f->has_ports,
-	    f->sport);
+	    f->sport, f->proto);
 	endpoint_text(dst, sizeof(dst), f->family, f->dst, f->has_ports,
-	    f->dport);
+	    f->dport, f->proto);
 	clock_datetime(f->first_us, first, sizeof(first));
 	if (clock_same_day(f->first_us, f->last_us))
 		clock_hms(f->last_us, last, sizeof(last));

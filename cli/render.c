@@ -8,6 +8,7 @@
 #include "cli/clock.h"
 #include "cli/icmp_text.h"
 #include "cli/render.h"
+#include "cli/service.h"
 #include "common/encap.h"
 #include "common/flow_json.h"
 #include "common/text.h"
@@ -15,17 +16,20 @@
 
 void
 endpoint_text(char *buf, size_t len, uint8_t family, const uint8_t *addr,
-    int has_port, uint16_t port)
+    int has_port, uint16_t port, uint8_t proto)
 {
-	char a[64];
+	char a[64], name[40] = "";
+	const char *svc = has_port ? service_name(port, proto) : NULL;
 
 	addr_text(family, addr, a, sizeof(a));
+	if (svc != NULL)
+		snprintf(name, sizeof(name), " (%s)", svc);
 	if (!has_port)
 		snprintf(buf, len, "%s", a);
 	else if (family == 6)
-		snprintf(buf, len, "[%s]:%u", a, port);
+		snprintf(buf, len, "[%s]:%u%s", a, port, name);
 	else
-		snprintf(buf, len, "%s:%u", a, port);
+		snprintf(buf, len, "%s:%u%s", a, port, name);
 }
 
 const char *
@@ -172,8 +176,10 @@ cells(const struct flow_record *f, enum timeform form, int one_day,
 	else
 		snprintf(c[C_PROTO], 80, "%s", proto_name(f->proto, pbuf,
 		    sizeof(pbuf)));
-	endpoint_text(c[C_SRC], 80, f->family, f->src, f->has_ports, f->sport);
-	endpoint_text(c[C_DST], 80, f->family, f->dst, f->has_ports, f->dport);
+	endpoint_text(c[C_SRC], 80, f->family, f->src, f->has_ports, f->sport,
+	    f->proto);
+	endpoint_text(c[C_DST], 80, f->family, f->dst, f->has_ports, f->dport,
+	    f->proto);
 	snprintf(c[C_SENT], 80, "%llu", (unsigned long long)f->pkts_sent);
 	snprintf(c[C_BACK], 80, "%llu", (unsigned long long)f->pkts_back);
 	table_time(f->first_us, form, one_day, c[C_FIRST], 80);

@@ -18,9 +18,12 @@ void render_csv_header(void);
 void render_csv(const struct flow_record *);
 void render_json(const struct flow_record *);
 
-/* "198.18.0.2:40000", "[2001:db8::2]:40000", or the address alone. */
+/*
+ * "198.18.0.2:40000", "[2001:db8::2]:40000", or the address alone; a
+ * well-known port's service name beside it ("198.18.1.2:53 (domain)").
+ */
 void endpoint_text(char *buf, size_t len, uint8_t family, const uint8_t *addr,
-    int has_port, uint16_t port);
+    int has_port, uint16_t port, uint8_t proto);
 /* A role as the table says it: "the destination", "the source", "router". */
 const char *role_text(enum error_role);
 /* Text folded at width (0: never), each line after an indent. */

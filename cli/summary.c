@@ -207,7 +207,7 @@ print_row(const struct group *g, size_t dw)
 	const struct flow_record *k = g->key;
 
 	endpoint_text(dst, sizeof(dst), k->family, k->dst, k->has_ports,
-	    k->dport);
+	    k->dport, k->proto);
 	clock_datetime(g->first_us, first, sizeof(first));
 	clock_datetime(g->last_us, last, sizeof(last));
 	printf("%-*s  %-5s %6llu %7llu %7llu %7llu %6llu %8llu %5llu  "
@@ -285,7 +285,7 @@ summary_print(const struct flowvec *fv, size_t top, int json)
 		char dst[80];
 		endpoint_text(dst, sizeof(dst), groups[i].key->family,
 		    groups[i].key->dst, groups[i].key->has_ports,
-		    groups[i].key->dport);
+		    groups[i].key->dport, groups[i].key->proto);
 		if (strlen(dst) > dw)
 			dw = strlen(dst);
 	}

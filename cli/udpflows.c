@@ -20,6 +20,7 @@
 #include "cli/explain.h"
 #include "cli/flowvec.h"
 #include "cli/render.h"
+#include "cli/service.h"
 #include "cli/summary.h"
 #include "cli/timearg.h"
 #include "cli/timeline.h"
@@ -61,7 +62,9 @@ usage(FILE *to, int status)
 "Filters:\n"
 "  --host ADDR         either side     --src ADDR    --dst ADDR\n"
 "  --net CIDR          either side in the net (198.18.0.0/15, 2001:db8::/32)\n"
-"  --port N            either side     --proto udp|tcp|icmp|N\n"
+"  --port PORTS        either side: 53, 53,123, 1000-2000, domain, http\n"
+"  --proto PROTO       udp, tcp, icmp, icmp6, gre, a number, or a service\n"
+"                      (dns, ntp...)\n"
 "  --reporter ADDR     flows with an ICMP error sent by ADDR\n"
 "  --since TIME        active at or after TIME\n"
 "  --until TIME        begun at or before TIME\n"
@@ -82,6 +85,7 @@ usage(FILE *to, int status)
 "  --color[=WHEN]      auto (default), always, never; NO_COLOR is honoured\n"
 "  --utc               times in UTC (default: the local zone, TZ); JSON and\n"
 "                      CSV are always UTC\n"
+"  -n, --numeric       port numbers without service names\n"
 "  -d DATABASE         the database udpflowd wrote (default: $UDPFLOWS_DB)\n"
 "\n"
 "Exit status: 0 when a flow matched, 1 when none did, 2 on error.\n");
@@ -176,23 +180,80 @@ parse_number(const char *opt, const char *s, long long lo, long long hi)
 	return v;
 }
 
-static int
-parse_proto(const char *s)
+/* A port: a number, or a service's name (/etc/services, "dns"). */
+static uint16_t
+port_of(const char *opt, const char *s, size_t n)
 {
-	if (strcmp(s, "udp") == 0)
-		return 17;
-	if (strcmp(s, "tcp") == 0)
-		return 6;
-	if (strcmp(s, "icmp") == 0)
-		return 1;
-	if (strcmp(s, "icmp6") == 0 || strcmp(s, "ipv6-icmp") == 0)
-		return 58;
+	char buf[64];
+	int p;
+
+	if (n == 0 || n >= sizeof(buf))
+		errx(2, "%s: an empty or overlong port in the list", opt);
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (buf[0] >= '0' && buf[0] <= '9')
+		return (uint16_t)parse_number(opt, buf, 0, 65535);
+	if ((p = service_port(buf)) < 0)
+		errx(2, "%s %.64s: not a port number or a service name "
+		    "(/etc/services)", opt, buf);
+	return (uint16_t)p;
+}
+
+/* "53", "53,123", "1000-2000", "http,https": any of them, either side. */
+static void
+parse_ports(struct store_query *q, const char *opt, const char *s)
+{
+	for (const char *p = s;;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		const char *dash = memchr(p, '-', n);
+		struct store_port_range r;
+		if (q->nports == STORE_MAX_PORTS)
+			errx(2, "%s: at most %d ports or ranges", opt,
+			    STORE_MAX_PORTS);
+		if (dash != NULL && dash != p && p[0] >= '0' && p[0] <= '9') {
+			r.lo = port_of(opt, p, (size_t)(dash - p));
+			r.hi = port_of(opt, dash + 1, n - (size_t)(dash - p) - 1);
+			if (r.lo > r.hi)
+				errx(2, "%s %.64s: a range from high to low",
+				    opt, s);
+		} else
+			r.lo = r.hi = port_of(opt, p, n);
+		q->ports[q->nports++] = r;
+		if (comma == NULL)
+			return;
+		p = comma + 1;
+	}
+}
+
+/*
+ * An IP protocol by name or number; a service's name ("dns") selects its
+ * port, as people say "the DNS flows".
+ */
+static void
+parse_proto(struct store_query *q, const char *s)
+{
+	if (strcmp(s, "icmp6") == 0 || strcmp(s, "ipv6-icmp") == 0) {
+		q->proto = 58;
+		return;
+	}
 	for (int p = 0; p < 255; p++) {
 		char buf[8];
-		if (strcmp(s, proto_name((uint8_t)p, buf, sizeof(buf))) == 0)
-			return p;
+		if (strcmp(s, proto_name((uint8_t)p, buf, sizeof(buf))) == 0) {
+			q->proto = p;
+			return;
+		}
 	}
-	return (int)parse_number("--proto", s, 0, 255);
+	if (s[0] < '0' || s[0] > '9') {
+		int port = service_port(s);
+		if (port < 0)
+			errx(2, "--proto %.64s: not an IP protocol (udp, tcp, "
+			    "icmp, icmp6, gre, a number) nor a service name",
+			    s);
+		parse_ports(q, "--proto", s);
+		return;
+	}
+	q->proto = (int)parse_number("--proto", s, 0, 255);
 }
 
 static enum store_sort
@@ -211,6 +272,7 @@ parse_sort(const char *s)
 
 static const struct option longopts[] = {
 	{ "database",	required_argument,	NULL, 'd' },
+	{ "numeric",	no_argument,		NULL, 'n' },
 	{ "refused",	no_argument,		NULL, OPT_REFUSED },
 	{ "unreachable", no_argument,		NULL, OPT_UNREACHABLE },
 	{ "silent",	no_argument,		NULL, OPT_SILENT },
@@ -288,10 +350,10 @@ select_option(int ch, struct opts *o)
 		q->reporterlen = o->reporter.len;
 		break;
 	case OPT_PORT:
-		q->port = (int)parse_number("--port", optarg, 0, 65535);
+		parse_ports(q, "--port", optarg);
 		break;
 	case OPT_PROTO:
-		q->proto = parse_proto(optarg);
+		parse_proto(q, optarg);
 		break;
 	case OPT_SINCE:		/* parsed once --utc is known */
 		o->since = optarg;
@@ -366,12 +428,15 @@ parse_args(int argc, char *argv[], struct opts *o, const char **dbpath)
 	struct store_query *q = &o->q;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "d:hV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:nhV", longopts, NULL)) != -1) {
 		if (select_option(ch, o) || output_option(ch, o))
 			continue;
 		switch (ch) {
 		case 'd':
 			*dbpath = optarg;
+			break;
+		case 'n':
+			service_numeric(1);
 			break;
 		case 'h':
 			usage(stdout, 0);
@@ -710,7 +775,6 @@ main(int argc, char *argv[])
 
 	memset(&o, 0, sizeof(o));
 	memset(&k, 0, sizeof(k));
-	o.q.port = -1;
 	o.q.proto = -1;
 	o.color = -1;
 	parse_args(argc, argv, &o, &dbpath);

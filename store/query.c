@@ -209,8 +209,9 @@ sql_add(struct sqlbuf *b, const char *frag)
 /* Numbered parameters, so a value used twice is bound once. */
 enum {
 	P_HOST_LO = 40, P_HOST_HI, P_SRC_LO, P_SRC_HI, P_DST_LO, P_DST_HI,
-	P_NET_LO, P_NET_HI, P_REPORTER, P_PORT, P_PROTO, P_SINCE, P_UNTIL,
-	P_LIMIT,
+	P_NET_LO, P_NET_HI, P_REPORTER, P_PORT_UNUSED, P_PROTO, P_SINCE,
+	P_UNTIL, P_LIMIT,
+	P_PORTS = 60,		/* then two a port range */
 };
 
 /*
@@ -286,8 +287,14 @@ query_sql(struct sqlbuf *b, const struct store_query *q, size_t nstates)
 	if (q->reporter != NULL)
 		sql_add(b, " AND EXISTS (SELECT 1 FROM errors WHERE"
 		    " flow_id = flows.id AND reporter = ?48)");
-	if (q->port >= 0)
-		sql_add(b, " AND (sport = ?49 OR dport = ?49)");
+	for (size_t i = 0; i < q->nports && i < STORE_MAX_PORTS; i++) {
+		char frag[160];
+		int p = P_PORTS + 2 * (int)i;
+		snprintf(frag, sizeof(frag), "%s(sport BETWEEN ?%d AND ?%d OR"
+		    " dport BETWEEN ?%d AND ?%d)%s", i ? " OR " : " AND (", p,
+		    p + 1, p, p + 1, i + 1 == q->nports ? ")" : "");
+		sql_add(b, frag);
+	}
 	if (q->proto >= 0)
 		sql_add(b, " AND proto = ?50");
 	if (q->has_since)
@@ -311,8 +318,10 @@ query_bind(sqlite3_stmt *st, const struct store_query *q, size_t nstates)
 	if (q->reporter != NULL)
 		sqlite3_bind_blob(st, P_REPORTER, q->reporter,
 		    (int)q->reporterlen, SQLITE_STATIC);
-	if (q->port >= 0)
-		sqlite3_bind_int(st, P_PORT, q->port);
+	for (size_t i = 0; i < q->nports && i < STORE_MAX_PORTS; i++) {
+		sqlite3_bind_int(st, P_PORTS + 2 * (int)i, q->ports[i].lo);
+		sqlite3_bind_int(st, P_PORTS + 2 * (int)i + 1, q->ports[i].hi);
+	}
 	if (q->proto >= 0)
 		sqlite3_bind_int(st, P_PROTO, q->proto);
 	if (q->has_since)

@@ -154,6 +154,8 @@ typedef int (*store_run_fn)(const struct store_run_row *, void *arg);
 /* Every run without live statistics, newest first. */
 int store_query_runs(struct store *, store_run_fn fn, void *arg);
 
+#define STORE_MAX_PORTS	16
+
 struct store_addr_filter {
 	const uint8_t	*lo, *hi;	/* inclusive range, network order */
 	size_t		 len;		/* 4 or 16 */
@@ -179,7 +181,11 @@ struct store_query {
 	struct store_addr_filter net;	/* either side */
 	const uint8_t	*reporter;	/* an error reported by it */
 	size_t		 reporterlen;
-	int		 port;		/* either side; -1: any */
+	/* either side in any of these ranges; none: any port */
+	struct store_port_range {
+		uint16_t	lo, hi;
+	}		 ports[STORE_MAX_PORTS];
+	size_t		 nports;
 	int		 proto;		/* -1: any */
 	int		 has_since, has_until;
 	int64_t		 since_us, until_us;

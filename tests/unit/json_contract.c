@@ -265,7 +265,7 @@ check(const struct flow_record *f, void *arg)
 int
 main(int argc, char *argv[])
 {
-	struct store_query q = { .port = -1, .proto = -1, .sort = SORT_FIRST };
+	struct store_query q = { .proto = -1, .sort = SORT_FIRST };
 	struct ctx c = { 0, 0 };
 	char err[512], extra[16];
 

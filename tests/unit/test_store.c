@@ -111,11 +111,14 @@ query(const char *path, int port, struct seen *c)
 {
 	char err[256];
 	struct store *s = store_open(path, STORE_READ, err, sizeof(err));
-	struct store_query q = { .port = port, .proto = -1, .sort = SORT_FIRST };
+	struct store_query q = { .proto = -1, .sort = SORT_FIRST };
 	int rc;
 
 	memset(c, 0, sizeof(*c));
 	c->port0 = port < 0 ? 10000 : port;
+	if (port >= 0)
+		q.ports[q.nports++] = (struct store_port_range){ (uint16_t)port,
+		    (uint16_t)port };
 	if (s == NULL)
 		return -1;
 	rc = store_query_flows(s, &q, check_flow, c);
