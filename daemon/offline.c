@@ -14,6 +14,7 @@
 
 #include "daemon/capture_digest.h"
 #include "daemon/capture_reader.h"
+#include "daemon/decompress.h"
 #include "daemon/clock.h"
 #include "daemon/offline.h"
 #include "parsers/pcap_record.h"
@@ -41,14 +42,30 @@ progress(const struct offline_input *in, struct analyzer *a, off_t pos,
 	}
 }
 
-/* Say what libpcap's read error means, and where in the file. */
+/*
+ * Say what libpcap's read error means, and where in the file; in a
+ * compressed capture, what the decompression said first, and offsets in
+ * the decompressed bytes.
+ */
 static void
 read_error(struct offline_input *in, pcap_t *p, FILE *fp, int classic,
-    uint64_t record_at)
+    uint64_t record_at, const struct decompress *dz)
 {
 	const char *msg = pcap_geterr(p);
 
-	if (classic && strstr(msg, "header bytes, only got") != NULL)
+	int compressed = decompress_kind(dz) != COMP_NONE;
+
+	if (compressed && decompress_error(dz)[0] != '\0')
+		snprintf(in->err, sizeof(in->err), "%s: %s (packet record at "
+		    "byte %llu of the decompressed capture)", in->name,
+		    decompress_error(dz), (unsigned long long)record_at);
+	else if (compressed && classic)
+		snprintf(in->err, sizeof(in->err), "%s: %s at byte %llu of the "
+		    "decompressed capture", in->name,
+		    strstr(msg, "header bytes, only got") != NULL ?
+		    "truncated packet header" : "truncated packet record",
+		    (unsigned long long)record_at);
+	else if (classic && strstr(msg, "header bytes, only got") != NULL)
 		snprintf(in->err, sizeof(in->err), "%s: truncated packet "
 		    "header at byte %llu", in->name,
 		    (unsigned long long)record_at);
@@ -67,9 +84,19 @@ read_error(struct offline_input *in, pcap_t *p, FILE *fp, int classic,
 }
 
 static void
-open_error(struct offline_input *in, const char *msg)
+open_error(struct offline_input *in, const char *msg,
+    const struct decompress *dz)
 {
-	if (strstr(msg, "file header bytes, only got 0") != NULL)
+	const char *zerr = decompress_error(dz);
+
+	if (zerr[0] != '\0')
+		snprintf(in->err, sizeof(in->err), "%s: %s", in->name, zerr);
+	else if (decompress_kind(dz) != COMP_NONE &&
+	    strstr(msg, "unknown file format") != NULL)
+		snprintf(in->err, sizeof(in->err), "%s: %s-compressed, but "
+		    "not a pcap or pcapng file inside", in->name,
+		    decompress_name(decompress_kind(dz)));
+	else if (strstr(msg, "file header bytes, only got 0") != NULL)
 		snprintf(in->err, sizeof(in->err), "%s: empty file, not a "
 		    "capture", in->name);
 	else if (strstr(msg, "unknown file format") != NULL)
@@ -85,6 +112,7 @@ open_error(struct offline_input *in, const char *msg)
 /* An open capture: the stream, libpcap's handle of it, what it is. */
 struct capture_file {
 	FILE		*fp;
+	struct decompress *dz;		/* a compressed capture's, or NULL */
 	pcap_t		*p;
 	char		*rbuf;		/* fp's buffer */
 	off_t		 size;		/* 0: not a regular file */
@@ -150,10 +178,20 @@ file_open(struct offline_input *in, struct capture_file *cf)
 		setvbuf(cf->fp, cf->rbuf, _IOFBF, READ_BUFFER);
 	if (fstat(fileno(cf->fp), &sb) == 0 && S_ISREG(sb.st_mode))
 		cf->size = sb.st_size;
+	/* compressed or not by its magic, whatever its name */
+	FILE *raw = cf->fp;
+	if (decompress_open(raw, &cf->fp, &cf->dz, errbuf,
+	    sizeof(errbuf)) != 0) {
+		snprintf(in->err, sizeof(in->err), "%s: %s", in->name, errbuf);
+		if (raw != stdin)
+			fclose(raw);
+		free(cf->rbuf);
+		return -1;
+	}
 	cf->p = pcap_fopen_offline_with_tstamp_precision(cf->fp,
 	    PCAP_TSTAMP_PRECISION_MICRO, errbuf);
 	if (cf->p == NULL) {
-		open_error(in, errbuf);
+		open_error(in, errbuf, cf->dz);
 		if (cf->fp != stdin)
 			fclose(cf->fp);
 		free(cf->rbuf);
@@ -203,8 +241,11 @@ show_progress(struct reading *r, const struct offline_input *in,
 
 	if (now - r->shown < 0.5)
 		return;
-	progress(in, a, cf->classic ? (off_t)r->record_at : ftello(cf->fp),
-	    cf->size, in->packets, r->started);
+	/* the share of the file read: of a compressed one, its own bytes */
+	off_t at = decompress_kind(cf->dz) != COMP_NONE ?
+	    (off_t)decompress_consumed(cf->dz) :
+	    cf->classic ? (off_t)r->record_at : ftello(cf->fp);
+	progress(in, a, at, cf->size, in->packets, r->started);
 	r->shown = now;
 }
 
@@ -279,11 +320,13 @@ offline_read(struct analyzer *a, struct offline_input *in, int progress_shown,
 		snprintf(in->err, sizeof(in->err), "%s: %s", in->name,
 		    seek_err);
 	else if (rc == PCAP_ERROR)
-		read_error(in, cf.p, cf.fp, cf.classic, r.record_at);
+		read_error(in, cf.p, cf.fp, cf.classic, r.record_at, cf.dz);
 	off_t pos = cf.classic ? 0 : ftello(cf.fp);
 	in->bytes_read = cf.classic ? r.record_at :
 	    (uint64_t)(pos > 0 ? pos : 0);
-	in->bytes_known = cf.classic || pos >= 0;
+	/* the decompressed offset is no place in the file: count packets */
+	in->bytes_known = decompress_kind(cf.dz) == COMP_NONE &&
+	    (cf.classic || pos >= 0);
 	capture_digest_hex(&r.dg, in->digest);
 	capture_digest_v1_hex(&r.dg, in->digest_v1);
 	file_close(&cf);
