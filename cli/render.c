@@ -342,7 +342,7 @@ void
 render_csv_header(void)
 {
 	puts("proto,src,sport,dst,dport,first,last,pkts_sent,bytes_sent,"
-	    "pkts_back,bytes_back,state,end,errors,tunnel,encap");
+	    "pkts_back,bytes_back,state,end,errors,tunnel,encap,rst_from");
 }
 
 void
@@ -390,7 +390,9 @@ render_csv(const struct flow_record *f)
 	char layers[ENCAP_TEXT_MAX] = "";
 	if (e != NULL)
 		encap_text(e, layers, sizeof(layers));
-	csv_field(layers, 1);
+	csv_field(layers, 0);
+	/* who sent a TCP reset, as in JSON: destination, on-path, unknown */
+	csv_field(flow_rst_from(f) ? flow_rst_from(f) : "", 1);
 }
 
 void

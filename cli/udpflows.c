@@ -26,6 +26,7 @@
 #include "cli/timeline.h"
 #include "common/encap.h"
 #include "common/flow_json.h"
+#include "common/suggest.h"
 #include "common/text.h"
 #include "common/flowstate.h"
 #include "store/store.h"
@@ -428,7 +429,8 @@ parse_args(int argc, char *argv[], struct opts *o, const char **dbpath)
 	struct store_query *q = &o->q;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "d:nhV", longopts, NULL)) != -1) {
+	opterr = 0;		/* said below, with what was meant */
+	while ((ch = getopt_long(argc, argv, ":d:nhV", longopts, NULL)) != -1) {
 		if (select_option(ch, o) || output_option(ch, o))
 			continue;
 		switch (ch) {
@@ -444,8 +446,12 @@ parse_args(int argc, char *argv[], struct opts *o, const char **dbpath)
 		case 'V':
 			printf("udpflows %s\n", PACKAGE_VERSION);
 			exit(0);
-		default:
-			usage(stderr, 2);
+		default: {
+			char msg[512];
+			suggest_message(argv[optind - 1], optopt, ch == ':',
+			    longopts, msg, sizeof(msg));
+			errx(2, "%s (udpflows --help lists every option)", msg);
+		}
 		}
 	}
 	if (optind != argc) {

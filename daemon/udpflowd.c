@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "common/suggest.h"
 #include "daemon/live.h"
 #include "daemon/offline_run.h"
 
@@ -185,10 +186,15 @@ parse_args(int argc, char *argv[], struct options *op)
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "r:d:qhVi:FZ:P:f:B:", longopts,
+	opterr = 0;		/* said below, with what was meant */
+	while ((ch = getopt_long(argc, argv, ":r:d:qhVi:FZ:P:f:B:", longopts,
 	    NULL)) != -1)
-		if (!common_option(ch, op) && !live_option(ch, &op->lo))
-			usage(stderr, 2);
+		if (!common_option(ch, op) && !live_option(ch, &op->lo)) {
+			char msg[512];
+			suggest_message(argv[optind - 1], optopt, ch == ':',
+			    longopts, msg, sizeof(msg));
+			errx(2, "%s (udpflowd --help lists every option)", msg);
+		}
 	if (optind != argc) {
 		warnx("unexpected argument: %s", argv[optind]);
 		usage(stderr, 2);
