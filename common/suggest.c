@@ -32,7 +32,7 @@ distance(const char *a, const char *b)
 }
 
 void
-suggest_message(const char *typed, int optopt, int missing_value,
+suggest_message(const char *typed, int optchar, int missing_value,
     const struct option *opts, char *buf, size_t len)
 {
 	const char *best = NULL;
@@ -42,9 +42,9 @@ suggest_message(const char *typed, int optopt, int missing_value,
 
 	if (typed == NULL || strncmp(typed, "--", 2) != 0) {
 		if (missing_value)
-			snprintf(buf, len, "option -%c needs a value", optopt);
+			snprintf(buf, len, "option -%c needs a value", optchar);
 		else
-			snprintf(buf, len, "unknown option -%c", optopt);
+			snprintf(buf, len, "unknown option -%c", optchar);
 		return;
 	}
 	/* "--since=2h": the name alone */

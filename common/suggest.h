@@ -9,11 +9,11 @@
 
 /*
  * What to say of an option getopt_long refused: argv's word typed
- * ("--refuse", "--s", "-x") and optopt. Writes to buf one of "unknown
+ * ("--refuse", "--s", "-x") and getopt's optopt as optchar. Writes to buf one of "unknown
  * option --refuse: did you mean --refused?", "--s could be --silent,
  * --since, ...", "option --since needs a value", or "unknown option -x".
  */
-void suggest_message(const char *typed, int optopt, int missing_value,
+void suggest_message(const char *typed, int optchar, int missing_value,
     const struct option *opts, char *buf, size_t len);
 
 #endif
