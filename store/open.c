@@ -146,6 +146,20 @@ static const char *const migrations[] = {
 	"ALTER TABLE runs ADD COLUMN ip6 INTEGER;"
 	"ALTER TABLE runs ADD COLUMN icmp4 INTEGER;"
 	"ALTER TABLE runs ADD COLUMN icmp6 INTEGER;",
+	/*
+	 * 7 -> 8: the fleet store. This database's own name among gateways'
+	 * (flow ids start again in a new file); the flows waiting to be sent
+	 * to ClickHouse, each once, in the order they were last written; the
+	 * runs replaced by a new analysis of their captures, whose flows
+	 * ClickHouse must forget (kept until sent: a run is small).
+	 */
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"INSERT INTO meta VALUES ('db_id', lower(hex(randomblob(8))));"
+	"CREATE TABLE outbox ("
+	"  flow_id INTEGER PRIMARY KEY,"
+	"  seq INTEGER NOT NULL);"
+	"CREATE INDEX outbox_seq ON outbox(seq);"
+	"CREATE TABLE gone_runs (run_id INTEGER PRIMARY KEY);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -234,6 +248,23 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_TUNNEL_CARRIED] = "SELECT count(*) FROM flows WHERE last_us >= ?1"
 	    " AND first_us <= ?2 AND tunnel IS NULL"
 	    " AND (encap LIKE ?3 OR encap LIKE ?4)",
+	[S_OUTBOX_PUT] = "INSERT OR REPLACE INTO outbox(flow_id, seq)"
+	    " VALUES (?1, ?2)",
+	[S_OUTBOX_RUN] = "INSERT OR REPLACE INTO outbox(flow_id, seq)"
+	    " SELECT id, ?2 + id FROM flows WHERE " RUN_FLOWS,
+	[S_OUTBOX_MAXSEQ] = "SELECT coalesce(max(seq), 0) FROM outbox",
+	[S_OUTBOX_TAKE] = "SELECT " FLOW_COLUMNS ", o.flow_id, o.seq"
+	    " FROM outbox o LEFT JOIN flows ON flows.id = o.flow_id"
+	    " ORDER BY o.seq LIMIT ?1",
+	[S_OUTBOX_DONE] = "DELETE FROM outbox WHERE flow_id = ?1 AND seq = ?2",
+	[S_OUTBOX_COUNT] = "SELECT count(*) FROM outbox",
+	/* the oldest beyond the bound: their flows stay, unsent */
+	[S_OUTBOX_TRIM] = "DELETE FROM outbox WHERE seq <= (SELECT seq FROM"
+	    " outbox ORDER BY seq DESC LIMIT 1 OFFSET ?1)",
+	[S_DB_ID] = "SELECT value FROM meta WHERE key = 'db_id'",
+	[S_GONE_PUT] = "INSERT OR IGNORE INTO gone_runs VALUES (?1)",
+	[S_GONE_TAKE] = "SELECT run_id FROM gone_runs ORDER BY run_id LIMIT ?1",
+	[S_GONE_DONE] = "DELETE FROM gone_runs WHERE run_id = ?1",
 	/* each by the last_us index: min and max together would scan */
 	[S_FLOW_SPAN] = "SELECT (SELECT min(last_us) FROM flows),"
 	    " (SELECT max(last_us) FROM flows)",
@@ -487,7 +518,8 @@ open_connection(struct store *s)
 	 * configuration fails harmlessly once SQLite runs.
 	 */
 	int flags = SQLITE_OPEN_NOMUTEX | (s->mode == STORE_WRITE ?
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY);
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : s->mode == STORE_SEND ?
+	    SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY);
 
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (sqlite3_open_v2(s->path, &s->db, flags, NULL) != SQLITE_OK) {

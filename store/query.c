@@ -260,10 +260,7 @@ query_sql(struct sqlbuf *b, const struct store_query *q, size_t nstates)
 		    " FROM errors WHERE flow_id = flows.id) DESC, id"),
 	};
 
-	sql_add(b, "SELECT id, proto, src, sport, dst, dport, first_us,"
-	    " last_us, pkts_sent, bytes_sent, pkts_back, bytes_back, state,"
-	    " pkts_errored, syns, syn_span_us, tcp_end, end_by, rst_ttl, dst_ttl,"
-	    " tunnel, encap, run_id FROM flows WHERE 1");
+	sql_add(b, "SELECT " FLOW_COLUMNS " FROM flows WHERE 1");
 	if (nstates > 0) {
 		int answered = 0;
 		sql_add(b, " AND state IN (?");
@@ -499,4 +496,84 @@ store_query_flows(struct store *s, const struct store_query *q,
 	sqlite3_finalize(st);
 	free(ebuf);
 	return ret;
+}
+
+int
+store_db_id(struct store *s, char *buf, size_t len)
+{
+	sqlite3_stmt *st = store_stmt(s, S_DB_ID);
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return store_db_fail(s, "reading the database's id");
+	return 0;
+}
+
+int
+store_outbox_count(struct store *s, uint64_t *n)
+{
+	sqlite3_stmt *st = store_stmt(s, S_OUTBOX_COUNT);
+	int rc = sqlite3_step(st);
+
+	*n = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return store_db_fail(s, "counting the ClickHouse outbox");
+	return 0;
+}
+
+int
+store_outbox_take(struct store *s, size_t max, store_outbox_fn fn, void *arg)
+{
+	sqlite3_stmt *st;
+	struct error_record *ebuf = NULL;
+	size_t ecap = 0;
+	int rc, ret = 0;
+
+	st = store_stmt(s, S_OUTBOX_TAKE);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct flow_record f;
+		struct flow_encap e;
+		int64_t flow_id = sqlite3_column_int64(st, FLOW_NCOLUMNS);
+		int64_t seq = sqlite3_column_int64(st, FLOW_NCOLUMNS + 1);
+		/* its flow pruned since: only the entry, to clear */
+		if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+			ret = fn(NULL, flow_id, seq, arg);
+		} else {
+			flow_from_row(st, &f);
+			encap_from_row(st, &f, &e);
+			if (read_errors(s, &f, &ebuf, &ecap) != 0) {
+				ret = -1;
+				break;
+			}
+			ret = fn(&f, flow_id, seq, arg);
+		}
+		if (ret != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = store_db_fail(s, "reading the ClickHouse outbox");
+	sqlite3_reset(st);
+	free(ebuf);
+	return ret;
+}
+
+int
+store_gone_runs_take(struct store *s, int64_t *runs, size_t max, size_t *n)
+{
+	sqlite3_stmt *st = store_stmt(s, S_GONE_TAKE);
+	int rc;
+
+	*n = 0;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+		runs[(*n)++] = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return store_db_fail(s, "reading the replaced runs");
+	return 0;
 }

@@ -39,7 +39,11 @@ struct store_run_stats {
 	struct store_families fam;
 };
 
-enum { STORE_READ, STORE_WRITE };
+/*
+ * STORE_WRITE creates and upgrades; STORE_SEND (the fleet store's sender)
+ * changes the outbox of a database that is there, at this version.
+ */
+enum { STORE_READ, STORE_WRITE, STORE_SEND };
 
 struct store *store_open(const char *path, int mode, char *err, size_t errlen);
 void store_close(struct store *);
@@ -112,6 +116,38 @@ int store_malformed_clear(struct store *);
 /* Delete flows (and their errors) last active before before_us. */
 int store_prune(struct store *, int64_t before_us, uint64_t *deleted);
 int store_live_end(struct store *);
+
+/*
+ * The outbox of the fleet store (ClickHouse): with it on, every flow
+ * written is also queued, in the same transaction, to be sent; a flow
+ * written again before it was sent is queued once, at its newest. The
+ * sender takes the oldest, and clears each it sent unless it was queued
+ * again meanwhile.
+ */
+int store_outbox_enable(struct store *);
+/* The database's own name ("9f0c..."): flow ids start again in a new file. */
+int store_db_id(struct store *, char *buf, size_t len);
+/*
+ * Calls fn for up to max queued flows, oldest first, with the flow's row
+ * (NULL when it was deleted since: pruned) and its queue entry.
+ */
+typedef int (*store_outbox_fn)(const struct flow_record *, int64_t flow_id,
+    int64_t seq, void *arg);
+int store_outbox_take(struct store *, size_t max, store_outbox_fn fn,
+    void *arg);
+/* Clear the entries sent (flow_ids[i] queued as seqs[i]), in one transaction. */
+int store_outbox_done(struct store *, const int64_t *flow_ids,
+    const int64_t *seqs, size_t n);
+int store_outbox_count(struct store *, uint64_t *n);
+/* Keep at most max entries, dropping the oldest: *dropped of them. */
+int store_outbox_trim(struct store *, uint64_t max, uint64_t *dropped);
+/*
+ * Runs replaced by a new analysis of their captures, whose flows the
+ * fleet store must forget: up to max of them, and clearing those sent.
+ */
+int store_gone_runs_take(struct store *, int64_t *runs, size_t max,
+    size_t *n);
+int store_gone_runs_done(struct store *, const int64_t *runs, size_t n);
 
 /* Reading. */
 #define STORE_REASONS	16

@@ -15,7 +15,7 @@
 
 #include "store/store.h"
 
-#define STORE_SCHEMA_VERSION	7
+#define STORE_SCHEMA_VERSION	8
 
 /*
  * A flow row and an error row, one parameter a column in this order
@@ -43,6 +43,13 @@
 #define MANY_SIZES	2
 extern const int store_many_rows[MANY_SIZES];
 
+/* A flow's columns, in the order store/query.c reads a row of them. */
+#define FLOW_COLUMNS	"id, proto, src, sport, dst, dport, first_us," \
+	" last_us, pkts_sent, bytes_sent, pkts_back, bytes_back, state," \
+	" pkts_errored, syns, syn_span_us, tcp_end, end_by, rst_ttl, dst_ttl," \
+	" tunnel, encap, run_id"
+#define FLOW_NCOLUMNS	23
+
 enum stmt {
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_RUN_INSERT, S_RUN_FINISH, S_INPUT_INSERT, S_MALFORMED_INSERT,
@@ -56,6 +63,9 @@ enum stmt {
 	S_UNDECODED_INSERT, S_DEL_UNDECODED, S_UNDECODED_OF_RUN,
 	S_RUNS, S_INPUTS_OF_RUN, S_TUNNEL_CARRIED, S_TUNNEL_ERRORS,
 	S_RUN_FAMILIES, S_FAMILIES_OF_RUN, S_FLOW_SPAN,
+	S_OUTBOX_PUT, S_OUTBOX_RUN, S_OUTBOX_MAXSEQ, S_OUTBOX_TAKE,
+	S_OUTBOX_DONE, S_OUTBOX_COUNT, S_OUTBOX_TRIM, S_DB_ID,
+	S_GONE_PUT, S_GONE_TAKE, S_GONE_DONE,
 	S_COUNT
 };
 
@@ -72,6 +82,8 @@ struct store {
 	int		 wal_fd;	/* for early writeback, or -1 */
 	int		 db_fd;		/* the database file, likewise */
 	off_t		 wal_written;	/* bytes of it handed to the kernel */
+	int		 outbox;	/* queue what is written for ClickHouse */
+	int64_t		 outbox_seq;	/* the last queued */
 	char		 err[512];
 };
 

@@ -213,6 +213,20 @@ write_errors(struct store *s, const struct flow_record *f, int64_t flow_id)
 	return 0;
 }
 
+/* Queue flow id for the fleet store, when the outbox is on. */
+static int
+outbox_put(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st;
+
+	if (!s->outbox)
+		return 0;
+	st = store_stmt(s, S_OUTBOX_PUT);
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, ++s->outbox_seq);
+	return store_exec(s, st, "queueing a flow for ClickHouse");
+}
+
 int
 store_flow_put(struct store *s, const struct flow_record *f, int64_t *id)
 {
@@ -234,7 +248,9 @@ store_flow_put(struct store *s, const struct flow_record *f, int64_t *id)
 		if (store_exec(s, st, "updating a flow's errors") != 0)
 			return -1;
 	}
-	return write_errors(s, f, *id);
+	if (write_errors(s, f, *id) != 0)
+		return -1;
+	return outbox_put(s, *id);
 }
 
 /*
@@ -334,7 +350,10 @@ delete_run(struct store *s, int64_t run)
 		if (store_exec(s, st, "replacing an earlier analysis") != 0)
 			return -1;
 	}
-	return 0;
+	/* the fleet store forgets it too, whenever it is next sent to */
+	sqlite3_stmt *st = store_stmt(s, S_GONE_PUT);
+	sqlite3_bind_int64(st, 1, run);
+	return store_exec(s, st, "recording the replaced analysis");
 }
 
 /*
@@ -423,6 +442,16 @@ store_run_finish(struct store *s, const struct store_run_stats *rs,
 	sqlite3_bind_int64(st, 3, s->next_flow_id - 1);
 	if (store_exec(s, st, "recording the run's flows") != 0)
 		goto fail;
+	/* a run's flows are queued at once: each as it stands at the end */
+	if (s->outbox) {
+		st = store_stmt(s, S_OUTBOX_RUN);
+		sqlite3_bind_int64(st, 1, s->run_id);
+		sqlite3_bind_int64(st, 2, s->outbox_seq);
+		if (store_exec(s, st, "queueing the run's flows for "
+		    "ClickHouse") != 0)
+			goto fail;
+		s->outbox_seq += s->next_flow_id;
+	}
 	return store_commit_flushing(s);
 fail:
 	store_run_abort(s);
@@ -569,3 +598,64 @@ store_live_end(struct store *s)
 	return store_exec(s, st, "closing the run");
 }
 
+int
+store_outbox_enable(struct store *s)
+{
+	sqlite3_stmt *st = store_stmt(s, S_OUTBOX_MAXSEQ);
+
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return store_db_fail(s, "reading the ClickHouse outbox");
+	}
+	s->outbox_seq = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	s->outbox = 1;
+	return 0;
+}
+
+int
+store_outbox_done(struct store *s, const int64_t *flow_ids,
+    const int64_t *seqs, size_t n)
+{
+	if (store_batch_begin(s) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *st = store_stmt(s, S_OUTBOX_DONE);
+		sqlite3_bind_int64(st, 1, flow_ids[i]);
+		sqlite3_bind_int64(st, 2, seqs[i]);
+		if (store_exec(s, st, "clearing the ClickHouse outbox") != 0) {
+			store_batch_abort(s);
+			return -1;
+		}
+	}
+	return store_batch_commit(s);
+}
+
+int
+store_outbox_trim(struct store *s, uint64_t max, uint64_t *dropped)
+{
+	sqlite3_stmt *st = store_stmt(s, S_OUTBOX_TRIM);
+
+	*dropped = 0;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+	if (store_exec(s, st, "bounding the ClickHouse outbox") != 0)
+		return -1;
+	*dropped = (uint64_t)sqlite3_changes(s->db);
+	return 0;
+}
+
+int
+store_gone_runs_done(struct store *s, const int64_t *runs, size_t n)
+{
+	if (store_batch_begin(s) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *st = store_stmt(s, S_GONE_DONE);
+		sqlite3_bind_int64(st, 1, runs[i]);
+		if (store_exec(s, st, "clearing the replaced runs sent") != 0) {
+			store_batch_abort(s);
+			return -1;
+		}
+	}
+	return store_batch_commit(s);
+}

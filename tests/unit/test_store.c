@@ -126,6 +126,85 @@ query(const char *path, int port, struct seen *c)
 	return rc;
 }
 
+/* What the outbox hands out, in order. */
+struct taken {
+	int64_t	ids[16], seqs[16];
+	int	n, pruned;
+};
+
+static int
+take_fn(const struct flow_record *f, int64_t flow_id, int64_t seq, void *arg)
+{
+	struct taken *t = arg;
+
+	if (f == NULL)
+		t->pruned++;
+	else if (f->id != flow_id)
+		return -1;
+	if (t->n < 16) {
+		t->ids[t->n] = flow_id;
+		t->seqs[t->n] = seq;
+		t->n++;
+	}
+	return 0;
+}
+
+static uint64_t
+outbox_count(struct store *s)
+{
+	uint64_t n = 0;
+
+	return store_outbox_count(s, &n) == 0 ? n : (uint64_t)-1;
+}
+
+/*
+ * The fleet store's outbox: each flow queued once, at its newest write;
+ * an entry sent is cleared unless written again meanwhile; the bound
+ * drops the oldest; a replaced run is remembered until sent.
+ */
+static void
+outbox_tests(const char *db)
+{
+	char err[256];
+	struct store *s = store_open(db, STORE_WRITE, err, sizeof(err));
+	int64_t id[3] = { 0, 0, 0 };
+	struct taken t = { .n = 0 };
+	uint64_t dropped;
+
+	ok(s != NULL, "outbox: database opened");
+	if (s == NULL)
+		return;
+	make_flows(40000);
+	const char *ifaces[] = { "eth0" };
+	ok(store_outbox_enable(s) == 0 && store_live_begin(s, ifaces, 1) == 0 &&
+	    store_batch_begin(s) == 0, "outbox: on, a live run begins");
+	for (int i = 0; i < 3; i++)
+		store_flow_put(s, &flows[i], &id[i]);
+	store_batch_commit(s);
+	is_int(outbox_count(s), 3, "outbox: three flows written, three queued");
+	store_batch_begin(s);
+	store_flow_put(s, &flows[0], &id[0]);
+	store_batch_commit(s);
+	is_int(outbox_count(s), 3, "outbox: a flow written again is queued once");
+	store_outbox_take(s, 2, take_fn, &t);
+	ok(t.n == 2 && t.ids[0] == id[1] && t.ids[1] == id[2],
+	    "outbox: oldest first, the rewritten flow last");
+	/* flow 1 written again while its entry was being sent */
+	store_batch_begin(s);
+	store_flow_put(s, &flows[1], &id[1]);
+	store_batch_commit(s);
+	store_outbox_done(s, t.ids, t.seqs, (size_t)t.n);
+	is_int(outbox_count(s), 2, "outbox: what was sent is cleared, not what "
+	    "was written again meanwhile");
+	memset(&t, 0, sizeof(t));
+	store_outbox_take(s, 16, take_fn, &t);
+	ok(t.n == 2 && t.ids[0] == id[0] && t.ids[1] == id[1],
+	    "outbox: the flow written again waits to be sent again");
+	ok(store_outbox_trim(s, 1, &dropped) == 0 && dropped == 1 &&
+	    outbox_count(s) == 1, "outbox: the bound drops the oldest, counted");
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -161,6 +240,19 @@ main(void)
 	is_int(c.n, 0, "run 2's flows are gone");
 	query(db, -1, &c);
 	is_int(c.n, 2 * NFLOWS, "runs 1 and 3, nothing else");
+
+	/* the replaced run waits to be forgotten by the fleet store too */
+	char err[256];
+	struct store *s = store_open(db, STORE_WRITE, err, sizeof(err));
+	int64_t runs[4];
+	size_t nr = 0;
+	ok(s != NULL && store_gone_runs_take(s, runs, 4, &nr) == 0 &&
+	    nr == 1 && runs[0] == 2, "the replaced run 2 is recorded as gone");
+	ok(s != NULL && store_gone_runs_done(s, runs, nr) == 0 &&
+	    store_gone_runs_take(s, runs, 4, &nr) == 0 && nr == 0,
+	    "once sent, it is cleared");
+	store_close(s);
+	outbox_tests(db);
 
 	char side[80];
 	unlink(db);
