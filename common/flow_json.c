@@ -93,6 +93,9 @@ flow_json(const struct flow_record *f)
 		json_decref(errs);
 		return NULL;
 	}
+	/* a row of the fleet store says whose it is */
+	if (f->gateway != NULL)
+		json_object_set_new(o, "gateway", json_string(f->gateway));
 	json_object_set_new(o, "proto", json_string(proto_name(f->proto, pbuf,
 	    sizeof(pbuf))));
 	addr_text(f->family, f->src, a, sizeof(a));

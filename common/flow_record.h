@@ -62,6 +62,8 @@ struct flow_record {
 	const struct error_record *errors;
 	/* how it was carried, and the tunnel it is (common/encap.h) */
 	const struct flow_encap *encap;		/* NULL: carried plainly */
+	/* the gateway, read from the fleet store; NULL elsewhere */
+	const char	*gateway;
 };
 
 #endif
