@@ -88,8 +88,9 @@ update_stats(struct live *l)
 	return st;
 }
 
+/* fleet: the ClickHouse sender's too (at the stop it says its own, last) */
 static void
-log_stats(struct live *l)
+log_stats(struct live *l, int fleet)
 {
 	const struct store_live_stats *st = update_stats(l);
 	char why[512], skipped[600];
@@ -112,6 +113,9 @@ log_stats(struct live *l)
 	    (unsigned long long)st->errors_matched,
 	    (unsigned long long)st->errors_unseen,
 	    (unsigned long long)st->write_failures);
+	struct ch_sender_stats ch;
+	if (fleet && live_writer_fleet_stats(l->w, &ch))
+		ch_sender_log(&ch);
 }
 
 static int
@@ -227,7 +231,7 @@ housekeeping(struct live *l)
 	}
 	if (sig_usr1) {
 		sig_usr1 = 0;
-		log_stats(l);
+		log_stats(l, 1);
 	}
 	/* each tried again at the next round while the writer is busy */
 	if (now - l->last_flush >= o->flush_us) {
@@ -254,7 +258,7 @@ live_close(struct live *l)
 			;
 	live_writer_flush(l->w, l->a, wall_us(), INT64_MIN, 1);
 	store_stats(l);
-	log_stats(l);
+	log_stats(l, 0);
 	size_t left = flow_table_count(analyzer_settle(l->a));
 	if (left > 0) {
 		log_warnx("%zu flows could not be written", left);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/ch_sender.h"
 #include "daemon/export.h"
 
 #define LIVE_MAX_IFACES		16
@@ -12,7 +13,7 @@
 struct live_opts {
 	const char	*ifaces[LIVE_MAX_IFACES];
 	int		 nifaces;
-	const char	*filter;	/* -f: added to the default filter */
+	const char	*filter;	/* -f: a BPF filter, or NULL */
 	int		 buffer_mb;	/* -B: kernel ring per interface */
 	struct expiry	 ex;		/* idle flows leave memory */
 	int64_t		 flush_us;	/* database at most this far behind */
@@ -24,6 +25,7 @@ struct live_opts {
 	const char	*pidfile;
 	int		 foreground;
 	const char	*dbpath;
+	struct ch_sender_opts ch;	/* ch.url NULL: no fleet store */
 };
 
 /* Capture until SIGTERM/SIGINT; returns the exit status. */

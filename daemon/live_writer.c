@@ -71,6 +71,8 @@ struct live_writer {
 	struct expiry_wheel	*wheel;
 	int			 logging;	/* the table's dirty log is on */
 	int			 rescan;	/* the wheel missed flows */
+	/* the fleet store's sender, started with the first flush */
+	struct ch_sender	*ch;
 	/* the writer thread and its one job */
 	pthread_t		 thread;
 	pthread_mutex_t		 mu;
@@ -113,6 +115,34 @@ gone_stay(struct live_writer *w, struct job *j)
 {
 	for (size_t i = 0; i < j->ngone; i++)
 		refile(w, j->gone[i].f);
+}
+
+/*
+ * The written flows are in the outbox: the sender takes them now. Started
+ * here, after the sandbox, which then holds its thread too.
+ */
+static void
+fleet_kick(struct live_writer *w)
+{
+	char err[512];
+
+	if (w->o->ch.url == NULL)
+		return;
+	if (w->ch == NULL && (w->ch = ch_sender_start(&w->o->ch, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("ClickHouse: %s", err);
+		return;
+	}
+	ch_sender_kick(w->ch);
+}
+
+int
+live_writer_fleet_stats(struct live_writer *w, struct ch_sender_stats *st)
+{
+	if (w->ch == NULL)
+		return 0;
+	ch_sender_stats(w->ch, st);
+	return 1;
 }
 
 /* The writer thread's part of a job. */
@@ -244,6 +274,7 @@ flush_committed(struct live_writer *w, struct analyzer *a, struct job *j)
 		}
 	if (w->ndjson != NULL && fflush(w->ndjson) != 0)
 		log_warn("%s", w->o->ndjson);
+	fleet_kick(w);
 	for (size_t i = 0; i < j->ngone; i++) {
 		if (j->gone[i].f->dirty) {
 			refile(w, j->gone[i].f);
@@ -615,13 +646,19 @@ open_ndjson(const char *path)
 }
 
 static struct store *
-open_db(const char *path)
+open_db(const struct live_opts *o)
 {
 	char err[512];
-	struct store *db = store_open(path, STORE_WRITE, err, sizeof(err));
+	struct store *db = store_open(o->dbpath, STORE_WRITE, err, sizeof(err));
 
 	if (db == NULL)
 		log_warnx("%s", err);
+	/* every flow written also waits for the fleet store */
+	else if (o->ch.url != NULL && store_outbox_enable(db) != 0) {
+		log_warnx("%s", store_errmsg(db));
+		store_close(db);
+		db = NULL;
+	}
 	return db;
 }
 
@@ -647,7 +684,7 @@ attach_db(struct live_writer *w, struct analyzer *a)
 {
 	if (w->db != NULL)
 		return;
-	if ((w->db = open_db(w->o->dbpath)) == NULL)
+	if ((w->db = open_db(w->o)) == NULL)
 		return;
 	if (w->db_same) {
 		store_live_continue(w->db);
@@ -725,7 +762,7 @@ live_writer_new(const struct live_opts *o)
 	pthread_cond_init(&w->cv, NULL);
 	if ((w->wheel = expiry_wheel_new(wall_us(), 1000000)) == NULL)
 		log_warnx("out of memory");
-	if (w->wheel == NULL || (w->db = open_db(o->dbpath)) == NULL ||
+	if (w->wheel == NULL || (w->db = open_db(o)) == NULL ||
 	    (o->ndjson != NULL && (w->ndjson = open_ndjson(o->ndjson)) ==
 	    NULL)) {
 		store_close(w->db);
@@ -748,7 +785,7 @@ live_writer_before_fork(struct live_writer *w)
 int
 live_writer_after_fork(struct live_writer *w)
 {
-	return (w->db = open_db(w->o->dbpath)) != NULL ? 0 : -1;
+	return (w->db = open_db(w->o)) != NULL ? 0 : -1;
 }
 
 void
@@ -792,6 +829,11 @@ live_writer_end(struct live_writer *w, struct analyzer *a)
 	if (w->db != NULL && store_live_end(w->db) != 0)
 		log_warnx("%s", store_errmsg(w->db));
 	store_close(w->db);
+	if (w->ch != NULL) {
+		struct ch_sender_stats st;
+		ch_sender_stop(w->ch, 5000, &st);
+		ch_sender_log(&st);
+	}
 	if (w->ndjson != NULL)
 		fclose(w->ndjson);
 	expiry_wheel_free(w->wheel);

@@ -61,6 +61,8 @@ int live_writer_prune(struct live_writer *, struct analyzer *, int64_t now);
 void live_writer_reopen(struct live_writer *, struct analyzer *);
 /* The same when the database file was removed or replaced meanwhile. */
 void live_writer_check_file(struct live_writer *, struct analyzer *);
+/* The fleet store's sender's counters; 0 when there is none (yet). */
+int live_writer_fleet_stats(struct live_writer *, struct ch_sender_stats *);
 /* The run ends: the last job written, the run recorded, closed, freed. */
 void live_writer_end(struct live_writer *, struct analyzer *);
 

@@ -87,6 +87,9 @@ run_open(struct offline_run *r)
 	    (r->inputs = calloc((size_t)r->o->ninputs,
 	    sizeof(*r->inputs))) == NULL)
 		errx(1, "out of memory");
+	/* the run's flows queued for the fleet store with the run itself */
+	if (r->o->ch.url != NULL && store_outbox_enable(r->db) != 0)
+		errx(1, "%s", store_errmsg(r->db));
 	if (store_run_begin(r->db, "offline") != 0)
 		errx(1, "%s", store_errmsg(r->db));
 	int legacy = store_has_v1_digests(r->db);
@@ -320,6 +323,31 @@ remove_database(const char *path)
 			(void)unlink(name);
 }
 
+/*
+ * The run is committed: send what waits in the outbox (this run's flows,
+ * and any an earlier run left), as long as ClickHouse takes them. Down or
+ * not answering, it costs a request's timeout; what is not sent waits in
+ * the database for the next run.
+ */
+static void
+send_to_clickhouse(const struct offline_opts *o)
+{
+	struct ch_sender_stats st = { 0, 0, 0, 0 };
+	char err[512];
+
+	if (ch_send_outbox(&o->ch, 0, &st, err, sizeof(err)) == 0) {
+		if (!o->quiet)
+			fprintf(stderr, "udpflowd: %llu %s sent to ClickHouse\n",
+			    (unsigned long long)st.sent,
+			    plural(st.sent, "flow", "flows"));
+		return;
+	}
+	warnx("ClickHouse: %s: %llu %s sent, %llu wait in %s for the next "
+	    "run with --clickhouse", err, (unsigned long long)st.sent,
+	    plural(st.sent, "flow", "flows"), (unsigned long long)st.waiting,
+	    o->dbpath);
+}
+
 int
 offline_run(const struct offline_opts *o)
 {
@@ -357,5 +385,7 @@ offline_run(const struct offline_opts *o)
 	store_close(r.db);
 	if (status != 0 && nflows == 0 && r.created)
 		remove_database(o->dbpath);
+	else if (o->ch.url != NULL)
+		send_to_clickhouse(o);
 	return status;
 }

@@ -6,6 +6,7 @@
 #ifndef UDPFLOWS_OFFLINE_RUN_H
 #define UDPFLOWS_OFFLINE_RUN_H
 
+#include "daemon/ch_sender.h"
 #include "daemon/export.h"
 
 #define OFFLINE_MAX_INPUTS	256
@@ -16,6 +17,7 @@ struct offline_opts {
 	const char	*dbpath;
 	int		 quiet;		/* no progress, no summary */
 	const char	*filter;	/* -f: a BPF filter, or NULL */
+	struct ch_sender_opts ch;	/* ch.url NULL: no fleet store */
 	struct expiry	 ex;
 };
 

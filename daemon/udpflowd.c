@@ -16,20 +16,22 @@
 #include "common/suggest.h"
 #include "daemon/live.h"
 #include "daemon/offline_run.h"
+#include "store/clickhouse.h"
 
 enum { OPT_MAX_FLOWS = 256, OPT_UDP_TIMEOUT, OPT_TCP_TIMEOUT, OPT_FLUSH,
-    OPT_RETAIN, OPT_NDJSON };
+    OPT_RETAIN, OPT_NDJSON, OPT_CLICKHOUSE, OPT_GATEWAY, OPT_CH_SPOOL };
 
 static void
 usage(FILE *to, int status)
 {
 	fprintf(to,
 "usage: udpflowd -r FILE [-r FILE ...] [-d DATABASE] [-q] [-f EXPR]\n"
-"                [--udp-timeout S] [--tcp-timeout S]\n"
+"                [--udp-timeout S] [--tcp-timeout S] [FLEET]\n"
 "       udpflowd -i IFACE [-i IFACE ...] [-d DATABASE] [-F] [-Z USER]\n"
 "                [-P PIDFILE] [-f EXPR] [-B MB] [--max-flows N]\n"
 "                [--udp-timeout S] [--tcp-timeout S] [--flush S]\n"
-"                [--retain DAYS] [--ndjson FILE]\n"
+"                [--retain DAYS] [--ndjson FILE] [FLEET]\n"
+"  FLEET: --clickhouse URL [--gateway NAME] [--clickhouse-spool N]\n"
 "\n"
 "  -r FILE           read a pcap or pcapng capture, also gzip, zstd or lz4\n"
 "                    compressed; \"-\" is standard input\n"
@@ -49,6 +51,12 @@ usage(FILE *to, int status)
 "  --ndjson FILE     also append every flow written, in the JSON\n"
 "                    contract of udpflows, one line each (reopened on\n"
 "                    SIGHUP)\n"
+"  --clickhouse URL  also send every flow written to ClickHouse, e.g.\n"
+"                    http://host:8123/?database=udpflows; @FILE reads the\n"
+"                    URL (and its password) from a file only we may read\n"
+"  --gateway NAME    this gateway's name on its rows (default: hostname)\n"
+"  --clickhouse-spool N  flows waiting in the database while ClickHouse\n"
+"                    is away, at most (default 1000000; the oldest go)\n"
 "  -h, -V            help, version\n"
 "\n"
 "Analyzing the same capture again replaces its earlier results.\n"
@@ -74,6 +82,9 @@ struct options {
 	struct expiry		ex;		/* both modes' */
 	const char		*dbpath;
 	int			 stdin_used;
+	struct ch_sender_opts	 ch;		/* both modes' */
+	char			*ch_arg;	/* --clickhouse as typed */
+	int			 ch_given;	/* --gateway or the spool */
 };
 
 /* An option of live capture; 0 when ch is none. */
@@ -149,6 +160,21 @@ common_option(int ch, struct options *op)
 	case 'q':
 		oo->quiet = 1;
 		break;
+	case OPT_CLICKHOUSE:
+		op->ch_arg = optarg;
+		break;
+	case OPT_GATEWAY:
+		if (*optarg == '\0' || strlen(optarg) > 127)
+			errx(2, "--gateway %.200s: a name of 1 to 127 "
+			    "characters", optarg);
+		op->ch.gateway = optarg;
+		op->ch_given = 1;
+		break;
+	case OPT_CH_SPOOL:
+		op->ch.spool_max = (uint64_t)number("--clickhouse-spool",
+		    optarg, 1, 1000000000);
+		op->ch_given = 1;
+		break;
 	case 'h':
 		usage(stdout, 0);
 		break;
@@ -159,6 +185,58 @@ common_option(int ch, struct options *op)
 		return 0;
 	}
 	return 1;
+}
+
+/*
+ * A password typed on the command line shows in ps: hide it in argv at
+ * once (as mysql does) and say to use @FILE, where no one sees it.
+ */
+static void
+hide_password(char *arg)
+{
+	char *auth = strstr(arg, "://");
+	if (auth == NULL)
+		return;
+	auth += 3;
+	char *at = memchr(auth, '@', strcspn(auth, "/?"));
+	char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	if (colon != NULL)
+		memset(colon + 1, 'x', (size_t)(at - colon - 1));
+	/* ?password=... as ClickHouse takes it too */
+	for (char *p = strchr(auth, '?'); p != NULL; p = strchr(p + 1, '&'))
+		if (strncmp(p + 1, "password=", 9) == 0)
+			memset(p + 10, 'x', strcspn(p + 10, "&"));
+}
+
+/*
+ * --clickhouse: the URL read now (@FILE before privileges are dropped),
+ * checked now, so that a typo stops us here and not in the log.
+ */
+static void
+fleet_setup(struct options *op)
+{
+	static char host[256];
+	char err[512];
+	struct ch *c;
+
+	if ((op->ch.url = ch_url_load(op->ch_arg, err, sizeof(err))) == NULL)
+		errx(2, "--clickhouse: %s", err);
+	if (op->ch_arg[0] != '@' && ch_url_has_password(op->ch_arg)) {
+		hide_password(op->ch_arg);
+		warnx("--clickhouse: a password on the command line shows in "
+		    "ps; put the URL in a file only this user may read and "
+		    "give --clickhouse @FILE");
+	}
+	if ((c = ch_open(op->ch.url, err, sizeof(err))) == NULL)
+		errx(2, "--clickhouse: %s", err);
+	ch_close(c);
+	if (op->ch.gateway == NULL) {
+		if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0')
+			errx(2, "no host name to name this gateway by: give "
+			    "--gateway NAME");
+		op->ch.gateway = host;
+	}
+	op->ch.dbpath = op->dbpath;
 }
 
 static void
@@ -182,6 +260,9 @@ parse_args(int argc, char *argv[], struct options *op)
 		{ "flush",	required_argument,	NULL, OPT_FLUSH },
 		{ "retain",	required_argument,	NULL, OPT_RETAIN },
 		{ "ndjson",	required_argument,	NULL, OPT_NDJSON },
+		{ "clickhouse",	required_argument,	NULL, OPT_CLICKHOUSE },
+		{ "gateway",	required_argument,	NULL, OPT_GATEWAY },
+		{ "clickhouse-spool", required_argument, NULL, OPT_CH_SPOOL },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -208,6 +289,11 @@ parse_args(int argc, char *argv[], struct options *op)
 	}
 	if (op->dbpath == NULL || *op->dbpath == '\0')
 		errx(2, "no database: give one with -d or set UDPFLOWS_DB");
+	if (op->ch_arg != NULL)
+		fleet_setup(op);
+	else if (op->ch_given)
+		errx(2, "--gateway and --clickhouse-spool are the fleet "
+		    "store's: add --clickhouse URL");
 }
 
 int
@@ -228,7 +314,9 @@ main(int argc, char *argv[])
 	};
 
 	op.dbpath = getenv("UDPFLOWS_DB");
+	op.ch.spool_max = 1000000;
 	parse_args(argc, argv, &op);
+	op.lo.ch = op.oo.ch = op.ch;
 	if (op.lo.nifaces > 0) {
 		op.lo.ex = op.ex;
 		op.lo.dbpath = op.dbpath;
