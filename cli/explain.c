@@ -264,8 +264,8 @@ tcp_end(struct para *p, const struct flow_record *f)
 
 /* The head line: service, endpoints, state and when. */
 static void
-explain_head(FILE *out, const struct flow_record *f, const char *svc,
-    size_t width)
+explain_head(FILE *out, const struct flow_record *f, const char *gateway,
+    const char *svc, size_t width)
 {
 	char src[80], dst[80], first[40], last[40], zone[16], head[512];
 	const char *state = flow_state_name(f->state);
@@ -280,8 +280,9 @@ explain_head(FILE *out, const struct flow_record *f, const char *svc,
 	else
 		clock_datetime(f->last_us, last, sizeof(last));
 	clock_zone(f->first_us, zone, sizeof(zone));
-	snprintf(head, sizeof(head), "%s %s -> %s: %s (%s to %s %s)",
-	    svc, src, dst, state ? state : "?", first, last, zone);
+	snprintf(head, sizeof(head), "%s%s%s %s -> %s: %s (%s to %s %s)",
+	    gateway ? gateway : "", gateway ? ": " : "", svc, src, dst,
+	    state ? state : "?", first, last, zone);
 	print_wrapped(out, head, 0, width);
 }
 
@@ -500,7 +501,7 @@ explain_flow(FILE *out, const struct flow_record *f,
 	    "datagram" : "packet";
 
 	service(f, svc, sizeof(svc));
-	explain_head(out, f, svc, width);
+	explain_head(out, f, x ? x->gateway : NULL, svc, width);
 	explain_packets(&p, f, unit);
 	explain_carried(&p, f);
 	if (x != NULL)

@@ -16,6 +16,8 @@ struct explain_ctx {
 	size_t				 ntunnel_errors;
 	/* its capture held not one ICMP packet of the flow's family */
 	int				 icmp_blind;
+	/* the fleet store's flows of several gateways: this one's */
+	const char			*gateway;
 };
 
 /* One paragraph, in plain words, of what the capture shows of a flow. */

@@ -25,6 +25,9 @@ flowvec_push(struct flowvec *fv, const struct flow_record *f)
 	}
 	fv->v[fv->n] = *f;
 	fv->v[fv->n].errors = errs;
+	if (f->gateway != NULL && (fv->v[fv->n].gateway =
+	    strdup(f->gateway)) == NULL)
+		err(2, "out of memory");
 	if (f->encap != NULL) {
 		struct flow_encap *e = malloc(sizeof(*e));
 		if (e == NULL)
@@ -41,7 +44,18 @@ flowvec_free(struct flowvec *fv)
 	for (size_t i = 0; i < fv->n; i++) {
 		free((void *)fv->v[i].errors);
 		free((void *)fv->v[i].encap);
+		free((void *)fv->v[i].gateway);
 	}
 	free(fv->v);
 	memset(fv, 0, sizeof(*fv));
+}
+
+int
+flowvec_gateways(const struct flowvec *fv)
+{
+	for (size_t i = 1; i < fv->n; i++)
+		if (fv->v[i].gateway != NULL && fv->v[0].gateway != NULL &&
+		    strcmp(fv->v[i].gateway, fv->v[0].gateway) != 0)
+			return 2;
+	return fv->n > 0 && fv->v[0].gateway != NULL;
 }

@@ -120,11 +120,11 @@ errors_line(const struct flow_record *f, char *buf, size_t len)
 	}
 }
 
-enum { C_STATE, C_PROTO, C_SRC, C_DST, C_SENT, C_BACK, C_FIRST, C_LAST,
-    NCOLS };
+enum { C_GATEWAY, C_STATE, C_PROTO, C_SRC, C_DST, C_SENT, C_BACK, C_FIRST,
+    C_LAST, NCOLS };
 static const char *const names[NCOLS] = {
-	"STATE", "PROTO", "SOURCE", "DESTINATION", "SENT", "BACK", "FIRST",
-	"LAST",
+	"GATEWAY", "STATE", "PROTO", "SOURCE", "DESTINATION", "SENT", "BACK",
+	"FIRST", "LAST",
 };
 
 /*
@@ -168,6 +168,7 @@ cells(const struct flow_record *f, enum timeform form, int one_day,
 	const char *state = flow_state_name(f->state);
 	char pbuf[8];
 
+	snprintf(c[C_GATEWAY], 80, "%s", f->gateway ? f->gateway : "");
 	snprintf(c[C_STATE], 80, "%s", state ? state : "?");
 	/* an IP tunnel's flow by its kind: "6in4" says more than "41" */
 	if (f->encap != NULL && f->encap->tunnel != ENCAP_NONE &&
@@ -227,7 +228,7 @@ headers(const struct flowvec *fv, enum timeform form, int one_day,
 /* Columns widths of a layout, and whether it fits width (0: any). */
 static int
 layout_fits(const struct flowvec *fv, const struct layout *l, int one_day,
-    size_t width, size_t w[NCOLS], int show[NCOLS])
+    int fleet, size_t width, size_t w[NCOLS], int show[NCOLS])
 {
 	char c[NCOLS][80], h[NCOLS][80];
 	size_t total = 0;
@@ -237,6 +238,7 @@ layout_fits(const struct flowvec *fv, const struct layout *l, int one_day,
 		w[i] = strlen(h[i]);
 		show[i] = 1;
 	}
+	show[C_GATEWAY] = fleet;
 	show[C_PROTO] = l->show_proto;
 	show[C_LAST] = l->show_last;
 	for (size_t r = 0; r < fv->n; r++) {
@@ -268,14 +270,16 @@ render_table(const struct flowvec *fv, const struct render_opts *ro)
 	int show[NCOLS], one_day = 1;
 	size_t nl = sizeof(layouts) / sizeof(layouts[0]), li = 0;
 	char c[NCOLS][80], h[NCOLS][80], why[2048];
+	/* the fleet store's flows say whose, when they are of several */
+	int fleet = flowvec_gateways(fv) > 1;
 
 	for (size_t r = 0; r < fv->n && one_day; r++)
 		one_day = clock_same_day(fv->v[0].first_us, fv->v[r].first_us) &&
 		    clock_same_day(fv->v[0].first_us, fv->v[r].last_us);
-	while (li + 1 < nl && !layout_fits(fv, &layouts[li], one_day,
+	while (li + 1 < nl && !layout_fits(fv, &layouts[li], one_day, fleet,
 	    ro->width, w, show))
 		li++;
-	layout_fits(fv, &layouts[li], one_day, 0, w, show);
+	layout_fits(fv, &layouts[li], one_day, fleet, 0, w, show);
 	const struct layout *l = &layouts[li];
 
 	int last = NCOLS - 1;
@@ -301,8 +305,10 @@ render_table(const struct flowvec *fv, const struct render_opts *ro)
 			    i == last);
 		}
 		errors_line(f, why, sizeof(why));
+		/* under the flow, from its state column on */
 		if (why[0] != '\0')
-			print_wrapped(stdout, why, w[C_STATE] + 2, ro->width);
+			print_wrapped(stdout, why, (fleet ? w[C_GATEWAY] + 2 :
+			    0) + w[C_STATE] + 2, ro->width);
 	}
 	/* never cut without a word */
 	if (li > 0) {
@@ -339,10 +345,12 @@ csv_field(const char *s, int last)
 }
 
 void
-render_csv_header(void)
+render_csv_header(int fleet)
 {
-	puts("proto,src,sport,dst,dport,first,last,pkts_sent,bytes_sent,"
-	    "pkts_back,bytes_back,state,end,errors,tunnel,encap,rst_from");
+	/* the fleet store's rows: whose, last, so that columns keep places */
+	printf("proto,src,sport,dst,dport,first,last,pkts_sent,bytes_sent,"
+	    "pkts_back,bytes_back,state,end,errors,tunnel,encap,rst_from%s\n",
+	    fleet ? ",gateway" : "");
 }
 
 void
@@ -392,7 +400,9 @@ render_csv(const struct flow_record *f)
 		encap_text(e, layers, sizeof(layers));
 	csv_field(layers, 0);
 	/* who sent a TCP reset, as in JSON: destination, on-path, unknown */
-	csv_field(flow_rst_from(f) ? flow_rst_from(f) : "", 1);
+	csv_field(flow_rst_from(f) ? flow_rst_from(f) : "", f->gateway == NULL);
+	if (f->gateway != NULL)
+		csv_field(f->gateway, 1);
 }
 
 void

@@ -14,7 +14,8 @@ struct render_opts {
 };
 
 void render_table(const struct flowvec *, const struct render_opts *);
-void render_csv_header(void);
+/* fleet: the rows are the fleet store's, with their gateway */
+void render_csv_header(int fleet);
 void render_csv(const struct flow_record *);
 void render_json(const struct flow_record *);
 

@@ -38,10 +38,18 @@ alen(const struct flow_record *f)
 	return f->family == 6 ? 16 : 4;
 }
 
+/* The fleet store's flows: a destination is a gateway's. */
+static int
+gateway_cmp(const struct flow_record *a, const struct flow_record *b)
+{
+	return strcmp(a->gateway ? a->gateway : "", b->gateway ? b->gateway :
+	    "");
+}
+
 static int
 same_dest(const struct flow_record *a, const struct flow_record *b)
 {
-	return a->proto == b->proto && a->family == b->family &&
+	return gateway_cmp(a, b) == 0 && a->proto == b->proto && a->family == b->family &&
 	    a->has_ports == b->has_ports && a->dport == b->dport &&
 	    memcmp(a->dst, b->dst, alen(a)) == 0;
 }
@@ -54,6 +62,8 @@ by_dest_client(const void *x, const void *y)
 	const struct flow_record *b = *(const struct flow_record *const *)y;
 	int c;
 
+	if ((c = gateway_cmp(a, b)) != 0)
+		return c;
 	if (a->proto != b->proto)
 		return a->proto < b->proto ? -1 : 1;
 	if (a->family != b->family)
@@ -160,6 +170,8 @@ print_json(const struct group *g)
 	json_t *o = json_object(), *reps = json_array();
 	const struct flow_record *k = g->key;
 
+	if (k->gateway != NULL)
+		json_object_set_new(o, "gateway", json_string(k->gateway));
 	json_object_set_new(o, "proto", json_string(proto_name(k->proto, pbuf,
 	    sizeof(pbuf))));
 	addr_text(k->family, k->dst, a, sizeof(a));
@@ -200,7 +212,7 @@ print_json(const struct group *g)
 }
 
 static void
-print_row(const struct group *g, size_t dw)
+print_row(const struct group *g, size_t gw, size_t dw)
 {
 	char dst[80], pbuf[8], first[40], last[40], reps[1024];
 	size_t len = 0;
@@ -210,6 +222,8 @@ print_row(const struct group *g, size_t dw)
 	    k->dport, k->proto);
 	clock_datetime(g->first_us, first, sizeof(first));
 	clock_datetime(g->last_us, last, sizeof(last));
+	if (gw > 0)
+		printf("%-*s  ", (int)gw, k->gateway ? k->gateway : "");
 	printf("%-*s  %-5s %6llu %7llu %7llu %7llu %6llu %8llu %5llu  "
 	    "%s  %s\n", (int)dw, dst, proto_name(k->proto, pbuf,
 	    sizeof(pbuf)), (unsigned long long)g->flows,
@@ -248,7 +262,7 @@ summary_print(const struct flowvec *fv, size_t top, int json)
 {
 	const struct flow_record **v;
 	struct group *groups;
-	size_t ng = 0, dw = strlen("DESTINATION");
+	size_t ng = 0, dw = strlen("DESTINATION"), gw = 0;
 
 	if (fv->n == 0)
 		return;
@@ -289,11 +303,20 @@ summary_print(const struct flowvec *fv, size_t top, int json)
 		if (strlen(dst) > dw)
 			dw = strlen(dst);
 	}
+	/* several gateways: whose destination, first */
+	int fleet = !json && flowvec_gateways(fv) > 1;
+	for (size_t i = 0; i < top && fleet; i++)
+		if (strlen(groups[i].key->gateway) > gw)
+			gw = strlen(groups[i].key->gateway);
+	if (gw > 0 && gw < strlen("GATEWAY"))
+		gw = strlen("GATEWAY");
 	if (!json) {
 		char zone[16], fh[32], lh[32];
 		clock_zone(fv->v[0].first_us, zone, sizeof(zone));
 		snprintf(fh, sizeof(fh), "FIRST (%s)", zone);
 		snprintf(lh, sizeof(lh), "LAST (%s)", zone);
+		if (gw > 0)
+			printf("%-*s  ", (int)gw, "GATEWAY");
 		printf("%-*s  PROTO  FLOWS CLIENTS REFUSED UNREACH SILENT "
 		    "ANSWERED OTHER  %-19s  %s\n", (int)dw, "DESTINATION", fh,
 		    lh);
@@ -302,7 +325,7 @@ summary_print(const struct flowvec *fv, size_t top, int json)
 		if (json)
 			print_json(&groups[i]);
 		else
-			print_row(&groups[i], dw);
+			print_row(&groups[i], gw, dw);
 	}
 	if (!json && top < ng)
 		printf("(%zu more destinations; --limit N shows more)\n",

@@ -29,6 +29,7 @@
 #include "common/suggest.h"
 #include "common/text.h"
 #include "common/flowstate.h"
+#include "store/clickhouse.h"
 #include "store/store.h"
 
 #define SUMMARY_TOP	20
@@ -38,7 +39,7 @@ enum {
 	OPT_STATE, OPT_ALL, OPT_HOST, OPT_SRC, OPT_DST, OPT_NET, OPT_PORT,
 	OPT_PROTO, OPT_REPORTER, OPT_SINCE, OPT_UNTIL, OPT_LIMIT, OPT_SORT,
 	OPT_JSON, OPT_CSV, OPT_COLOR, OPT_SUMMARY, OPT_EXPLAIN, OPT_TIMELINE,
-	OPT_BUCKET, OPT_STATS, OPT_UTC,
+	OPT_BUCKET, OPT_STATS, OPT_UTC, OPT_CLICKHOUSE, OPT_GATEWAY, OPT_INIT,
 };
 
 enum view { V_TABLE, V_JSON, V_CSV, V_SUMMARY, V_EXPLAIN, V_TIMELINE };
@@ -47,7 +48,9 @@ static void
 usage(FILE *to, int status)
 {
 	fprintf(to,
-"usage: udpflows [-d DATABASE] [SELECTORS] [FILTERS] [OUTPUT]\n"
+"usage: udpflows [-d DATABASE | --clickhouse URL] [SELECTORS] [FILTERS]\n"
+"                [OUTPUT]\n"
+"       udpflows --clickhouse URL --init\n"
 "\n"
 "Selectors (several add up; the default is --all):\n"
 "  --refused           port unreachable, or a RST to the SYN\n"
@@ -88,6 +91,12 @@ usage(FILE *to, int status)
 "                      CSV are always UTC\n"
 "  -n, --numeric       port numbers without service names\n"
 "  -d DATABASE         the database udpflowd wrote (default: $UDPFLOWS_DB)\n"
+"Fleet (the flows of every gateway udpflowd --clickhouse sends from):\n"
+"  --clickhouse URL    ask ClickHouse, e.g. http://host:8123/?database=\n"
+"                      udpflows; @FILE reads the URL from a file\n"
+"  --gateway NAME      only that gateway's flows; with several gateways,\n"
+"                      outputs say whose each flow is\n"
+"  --init              create the database and tables (store/clickhouse.sql)\n"
 "\n"
 "Exit status: 0 when a flow matched, 1 when none did, 2 on error.\n");
 	exit(status);
@@ -105,6 +114,10 @@ struct opts {
 	int64_t			limit;
 	int			utc;		/* --utc */
 	const char		*since, *until;
+	const char		*clickhouse;	/* --clickhouse URL */
+	const char		*gateway;	/* --gateway */
+	int			 init;		/* --init */
+	int			 dbpath_given;	/* -d */
 };
 
 static void
@@ -301,6 +314,9 @@ static const struct option longopts[] = {
 	{ "bucket",	required_argument,	NULL, OPT_BUCKET },
 	{ "stats",	no_argument,		NULL, OPT_STATS },
 	{ "utc",	no_argument,		NULL, OPT_UTC },
+	{ "clickhouse",	required_argument,	NULL, OPT_CLICKHOUSE },
+	{ "gateway",	required_argument,	NULL, OPT_GATEWAY },
+	{ "init",	no_argument,		NULL, OPT_INIT },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ "version",	no_argument,		NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -436,6 +452,16 @@ parse_args(int argc, char *argv[], struct opts *o, const char **dbpath)
 		switch (ch) {
 		case 'd':
 			*dbpath = optarg;
+			o->dbpath_given = 1;
+			break;
+		case OPT_CLICKHOUSE:
+			o->clickhouse = optarg;
+			break;
+		case OPT_GATEWAY:
+			o->gateway = optarg;
+			break;
+		case OPT_INIT:
+			o->init = 1;
 			break;
 		case 'n':
 			service_numeric(1);
@@ -466,6 +492,15 @@ parse_args(int argc, char *argv[], struct opts *o, const char **dbpath)
 		    "--json)");
 	if (o->bucket_us != 0 && !o->timeline)
 		errx(2, "--bucket is the timeline's: add --timeline");
+	if (o->clickhouse == NULL && (o->gateway != NULL || o->init))
+		errx(2, "%s is the fleet store's: add --clickhouse URL",
+		    o->init ? "--init" : "--gateway");
+	if (o->clickhouse != NULL && o->dbpath_given)
+		errx(2, "-d reads a gateway's database, --clickhouse the fleet "
+		    "store: choose one");
+	if (o->clickhouse != NULL && o->stats)
+		errx(2, "--stats reads a gateway's database: give -d, not "
+		    "--clickhouse");
 	clock_use_utc(o->utc);
 	if ((q->has_since = o->since != NULL))
 		q->since_us = parse_time("--since", o->since, o->utc);
@@ -651,21 +686,40 @@ on_run(const struct store_run_row *r, void *arg)
 }
 
 /*
+ * Where the flows are: a gateway's database, or the fleet store. The few
+ * questions the outputs ask beyond the flows go to whichever it is.
+ */
+struct source {
+	struct store	*db;
+	struct ch	*ch;
+	const char	*gateway;	/* --gateway: the fleet store's filter */
+};
+
+static const char *
+source_err(const struct source *src)
+{
+	return src->ch ? ch_errmsg(src->ch) : store_errmsg(src->db);
+}
+
+/*
  * A time filter that emptied the answer: say when the data is, so that
  * "--since 2h" on an old capture does not look like a quiet network.
  */
 static int
-say_span(struct store *db)
+say_span(const struct source *src)
 {
 	int any;
 	int64_t oldest, newest;
 	char a[32], b[32], zone[16];
+	const char *what = src->ch ? "the fleet store's" : "the database's";
 	struct timeval tv;
 
-	if (store_flow_span(db, &any, &oldest, &newest) != 0)
+	if ((src->ch ? ch_flow_span(src->ch, src->gateway, &any, &oldest,
+	    &newest) : store_flow_span(src->db, &any, &oldest, &newest)) != 0)
 		return -1;
 	if (!any) {
-		warnx("no flow in that time: the database holds none at all");
+		warnx("no flow in that time: %s holds none at all",
+		    src->ch ? "the fleet store" : "the database");
 		return 0;
 	}
 	gettimeofday(&tv, NULL);
@@ -674,16 +728,16 @@ say_span(struct store *db)
 	clock_datetime(newest, b, sizeof(b));
 	clock_zone(newest, zone, sizeof(zone));
 	if (ago >= 2 * 86400)
-		warnx("no flow in that time: the database's flows were active "
-		    "from %s to %s %s, the newest %lld days ago", a, b, zone,
+		warnx("no flow in that time: %s flows were active from %s to "
+		    "%s %s, the newest %lld days ago", what, a, b, zone,
 		    (long long)(ago / 86400));
 	else if (ago >= 2 * 3600)
-		warnx("no flow in that time: the database's flows were active "
-		    "from %s to %s %s, the newest %lld hours ago", a, b, zone,
+		warnx("no flow in that time: %s flows were active from %s to "
+		    "%s %s, the newest %lld hours ago", what, a, b, zone,
 		    (long long)(ago / 3600));
 	else
-		warnx("no flow in that time: the database's flows were active "
-		    "from %s to %s %s", a, b, zone);
+		warnx("no flow in that time: %s flows were active from %s to "
+		    "%s %s", what, a, b, zone);
 	return 0;
 }
 
@@ -696,22 +750,44 @@ struct around {
 struct sink {
 	enum view	view;
 	size_t		matched;
+	int		fleet;		/* rows of the fleet store */
 	struct flowvec	fv;
 	struct around	*around;	/* --explain: one a flow */
 };
 
+static int
+tunnel_carried(const struct source *src, const struct flow_record *f,
+    uint64_t *n)
+{
+	return src->ch ? ch_tunnel_carried(src->ch, f->gateway, f, n) :
+	    store_tunnel_carried(src->db, f, n);
+}
+
+static int
+tunnel_errors(const struct source *src, const struct flow_record *f,
+    const struct encap_layer *l, struct error_record *out, size_t max,
+    size_t *n)
+{
+	return src->ch ? ch_tunnel_errors(src->ch, f->gateway, l, f->first_us,
+	    f->last_us, out, max, n) : store_tunnel_errors(src->db, l,
+	    f->first_us, f->last_us, out, max, n);
+}
+
 /*
  * A tunnel's own flow: how many flows it carried. A carried flow: the
- * first of its tunnels, outermost first, that drew errors.
+ * first of its tunnels, outermost first, that drew errors. From a
+ * gateway's database also whether its capture was blind to ICMP (the
+ * fleet store holds flows, not runs).
  */
 static int
-explain_around(struct store *db, struct sink *k)
+explain_around(const struct source *src, struct sink *k)
 {
 	if (k->fv.n == 0)
 		return 0;
 	if ((k->around = calloc(k->fv.n, sizeof(*k->around))) == NULL)
 		err(2, "out of memory");
 	int64_t run = -1;
+	int several = flowvec_gateways(&k->fv) > 1;
 	struct store_families fam = { 0, 0, 0, 0 };
 	for (size_t i = 0; i < k->fv.n; i++) {
 		const struct flow_record *f = &k->fv.v[i];
@@ -719,9 +795,10 @@ explain_around(struct store *db, struct sink *k)
 		uint64_t n;
 		a->x.carried = -1;
 		a->x.tunnel_errors = a->errs;
+		a->x.gateway = several ? f->gateway : NULL;
 		/* flows come a run at a time, mostly: read each run once */
-		if (f->run_id != run) {
-			if (store_run_families(db, f->run_id, &fam) != 0)
+		if (src->db != NULL && f->run_id != run) {
+			if (store_run_families(src->db, f->run_id, &fam) != 0)
 				return -1;
 			run = f->run_id;
 		}
@@ -731,7 +808,7 @@ explain_around(struct store *db, struct sink *k)
 		if (f->encap == NULL)
 			continue;
 		if (f->encap->tunnel != ENCAP_NONE) {
-			if (store_tunnel_carried(db, f, &n) != 0)
+			if (tunnel_carried(src, f, &n) != 0)
 				return -1;
 			a->x.carried = (long long)n;
 		}
@@ -740,8 +817,8 @@ explain_around(struct store *db, struct sink *k)
 			const struct encap_layer *l = &f->encap->layer[j];
 			if (l->family == 0)
 				continue;
-			if (store_tunnel_errors(db, l, f->first_us, f->last_us,
-			    a->errs, sizeof(a->errs) / sizeof(a->errs[0]),
+			if (tunnel_errors(src, f, l, a->errs,
+			    sizeof(a->errs) / sizeof(a->errs[0]),
 			    &a->x.ntunnel_errors) != 0)
 				return -1;
 			a->x.tunnel = l;
@@ -762,7 +839,7 @@ on_flow(const struct flow_record *f, void *arg)
 		break;
 	case V_CSV:
 		if (k->matched == 1)
-			render_csv_header();
+			render_csv_header(k->fleet);
 		render_csv(f);
 		break;
 	default:
@@ -771,48 +848,101 @@ on_flow(const struct flow_record *f, void *arg)
 	return 0;
 }
 
+static int
+on_fleet_flow(const struct flow_record *f, const char *gateway, void *arg)
+{
+	(void)gateway;		/* f->gateway too */
+	return on_flow(f, arg);
+}
+
+/* --init: the fleet store's database and tables. */
+static int
+fleet_init(struct ch *ch)
+{
+	char note[256];
+
+	if (ch_init(ch, note, sizeof(note)) != 0) {
+		warnx("%s", ch_errmsg(ch));
+		return 2;
+	}
+	printf("ClickHouse at %s: the tables flows and gone are ready\n",
+	    ch_where(ch));
+	if (note[0] != '\0')
+		printf("(%s)\n", note);
+	return 0;
+}
+
+/* The flows, and what the view needs around them; 0, or 2 said. */
+static int
+read_flows(const struct source *src, struct opts *o, struct sink *k)
+{
+	int rc = src->ch ? ch_query_flows(src->ch, &o->q, src->gateway,
+	    on_fleet_flow, k) : store_query_flows(src->db, &o->q, on_flow, k);
+
+	if (rc != 0 || (o->view == V_EXPLAIN && explain_around(src, k) != 0) ||
+	    (k->matched == 0 && (o->q.has_since || o->q.has_until) &&
+	    say_span(src) != 0)) {
+		warnx("%s", source_err(src));
+		return 2;
+	}
+	return 0;
+}
+
+/* --stats: each run's latest statistics, from a gateway's database. */
+static int
+show_stats(struct store *db, int json)
+{
+	int rc = store_query_stats(db, on_stats, &json);
+
+	if (rc == 0)
+		rc = store_query_runs(db, on_run, &json);
+	if (rc != 0)
+		warnx("%s", store_errmsg(db));
+	return rc != 0 ? 2 : 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct opts o;
 	struct sink k;
+	struct source src = { NULL, NULL, NULL };
 	const char *dbpath = getenv("UDPFLOWS_DB");
 	char errbuf[512];
+	int rc;
 
 	memset(&o, 0, sizeof(o));
 	memset(&k, 0, sizeof(k));
 	o.q.proto = -1;
 	o.color = -1;
 	parse_args(argc, argv, &o, &dbpath);
-	if (dbpath == NULL || *dbpath == '\0')
+	if (o.clickhouse == NULL && (dbpath == NULL || *dbpath == '\0'))
 		errx(2, "no database: give one with -d or set UDPFLOWS_DB");
 	/* --limit counts destinations in a summary, flows otherwise */
 	if (o.view != V_SUMMARY)
 		o.q.limit = o.limit;
 	k.view = o.view;
 
-	struct store *db = store_open(dbpath, STORE_READ, errbuf,
-	    sizeof(errbuf));
-	if (db == NULL)
-		errx(2, "%s", errbuf);
-	if (o.stats) {
-		int rc = store_query_stats(db, on_stats, &o.json);
-		if (rc == 0)
-			rc = store_query_runs(db, on_run, &o.json);
-		if (rc != 0)
-			warnx("%s", store_errmsg(db));
-		store_close(db);
-		return rc != 0 ? 2 : 0;
+	if (o.clickhouse != NULL) {
+		if ((src.ch = ch_open(o.clickhouse, errbuf, sizeof(errbuf))) ==
+		    NULL)
+			errx(2, "--clickhouse: %s", errbuf);
+		src.gateway = o.gateway;
+		k.fleet = 1;
+		rc = o.init ? fleet_init(src.ch) : read_flows(&src, &o, &k);
+		ch_close(src.ch);
+		if (o.init || rc != 0)
+			return rc;
+	} else {
+		if ((src.db = store_open(dbpath, STORE_READ, errbuf,
+		    sizeof(errbuf))) == NULL)
+			errx(2, "%s", errbuf);
+		rc = o.stats ? show_stats(src.db, o.json) :
+		    read_flows(&src, &o, &k);
+		store_close(src.db);
+		if (o.stats || rc != 0)
+			return rc;
 	}
-	if (store_query_flows(db, &o.q, on_flow, &k) != 0 ||
-	    (o.view == V_EXPLAIN && explain_around(db, &k) != 0) ||
-	    (k.matched == 0 && (o.q.has_since || o.q.has_until) &&
-	    say_span(db) != 0)) {
-		warnx("%s", store_errmsg(db));
-		store_close(db);
-		return 2;
-	}
-	store_close(db);
 
 	struct render_opts ro = { want_color(o.color), terminal_width() };
 	switch (o.view) {

@@ -12,10 +12,14 @@ _udpflows()
 	opts="--refused --unreachable --silent --answered --state --all --host
 	--src --dst --net --port --proto --reporter --since --until --limit
 	--sort --json --csv --summary --explain --timeline --bucket --stats
-	--color --utc --numeric --database --help --version -d -n -h -V"
+	--color --utc --numeric --database --clickhouse --gateway --init --help
+	--version -d -n -h -V"
 	case $prev in
 	-d|--database)
 		COMPREPLY=($(compgen -f -- "$cur"))
+		return;;
+	--clickhouse)
+		COMPREPLY=($(compgen -W "http://127.0.0.1:8123/?database=udpflows" -- "$cur"))
 		return;;
 	--state)
 		# a list: complete the name after the last comma
@@ -35,7 +39,7 @@ _udpflows()
 	--since|--until)
 		COMPREPLY=($(compgen -W "15m 1h 2h 1d today yesterday now" -- "$cur"))
 		return;;
-	--host|--src|--dst|--net|--port|--reporter|--limit|--bucket)
+	--host|--src|--dst|--net|--port|--reporter|--limit|--bucket|--gateway)
 		return;;
 	esac
 	COMPREPLY=($(compgen -W "$opts" -- "$cur"))
@@ -49,8 +53,8 @@ _udpflowd()
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	opts="--read --database --quiet --interface --foreground --user
 	--pidfile --filter --buffer --max-flows --udp-timeout --tcp-timeout
-	--flush --retain --ndjson --help --version -r -d -q -i -F -Z -P -f -B
-	-h -V"
+	--flush --retain --ndjson --clickhouse --gateway --clickhouse-spool
+	--help --version -r -d -q -i -F -Z -P -f -B -h -V"
 	case $prev in
 	-r|--read|-d|--database|-P|--pidfile|--ndjson)
 		COMPREPLY=($(compgen -f -- "$cur"))
@@ -61,7 +65,10 @@ _udpflowd()
 	-Z|--user)
 		COMPREPLY=($(compgen -u -- "$cur"))
 		return;;
-	-f|--filter|-B|--buffer|--max-flows|--udp-timeout|--tcp-timeout|--flush|--retain)
+	--clickhouse)
+		COMPREPLY=($(compgen -W "http://127.0.0.1:8123/?database=udpflows" -- "$cur"))
+		return;;
+	-f|--filter|-B|--buffer|--max-flows|--udp-timeout|--tcp-timeout|--flush|--retain|--gateway|--clickhouse-spool)
 		return;;
 	esac
 	COMPREPLY=($(compgen -W "$opts" -- "$cur"))
