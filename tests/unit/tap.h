@@ -6,9 +6,11 @@
 
 static int tap_count, tap_fails;
 
+/* cond is evaluated once: tests pass calls with side effects */
 #define ok(cond, ...) do {						\
+	int ok_ = !!(cond);						\
 	tap_count++;							\
-	if (cond) {							\
+	if (ok_) {							\
 		printf("ok %d - ", tap_count);				\
 	} else {							\
 		tap_fails++;						\
@@ -16,7 +18,7 @@ static int tap_count, tap_fails;
 	}								\
 	printf(__VA_ARGS__);						\
 	printf("\n");							\
-	if (!(cond))							\
+	if (!ok_)							\
 		printf("#   failed at %s:%d: %s\n", __FILE__, __LINE__,	\
 		    #cond);						\
 } while (0)
