@@ -40,7 +40,7 @@ wall_us(void)
 /* A batch taken from the outbox. */
 struct batch {
 	struct ch_rows	*rows;
-	int64_t		*ids, *seqs;
+	int64_t		 seq_first, seq_last;	/* the entries taken */
 	size_t		 n;
 	uint64_t	 version;
 	int		 failed;
@@ -57,9 +57,10 @@ take_one(const struct flow_record *f, int64_t flow_id, int64_t seq,
 		b->failed = 1;
 		return 1;
 	}
-	b->ids[b->n] = flow_id;
-	b->seqs[b->n] = seq;
-	b->n++;
+	(void)flow_id;
+	if (b->n++ == 0)
+		b->seq_first = seq;
+	b->seq_last = seq;
 	return 0;
 }
 
@@ -120,9 +121,7 @@ pass(const struct ch_sender_opts *o, struct ch *ch, long deadline_ms,
 		    "oldest will not be sent", (unsigned long long)o->spool_max,
 		    (unsigned long long)dropped);
 	}
-	if ((b.rows = ch_rows_new(o->gateway, db_id)) == NULL ||
-	    (b.ids = calloc(BATCH, sizeof(*b.ids))) == NULL ||
-	    (b.seqs = calloc(BATCH, sizeof(*b.seqs))) == NULL) {
+	if ((b.rows = ch_rows_new(o->gateway, db_id)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto done;
 	}
@@ -146,7 +145,7 @@ pass(const struct ch_sender_opts *o, struct ch *ch, long deadline_ms,
 			goto done;
 		}
 		st->sent += ch_rows_count(b.rows);
-		if (store_outbox_done(db, b.ids, b.seqs, b.n) != 0) {
+		if (store_outbox_done(db, b.seq_first, b.seq_last) != 0) {
 			snprintf(err, errlen, "%s", store_errmsg(db));
 			goto done;
 		}
@@ -164,8 +163,6 @@ done:
 		rc = -1;
 	}
 	ch_rows_free(b.rows);
-	free(b.ids);
-	free(b.seqs);
 	store_close(db);
 	return rc;
 }

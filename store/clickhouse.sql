@@ -107,4 +107,7 @@ ORDER BY (gateway, db, run)
 --       ENGINE = Distributed(CLUSTER, udpflows_local, gone,
 --       cityHash64(gateway));
 -- Sharded by gateway, all versions of a flow land on one shard, where
--- FINAL finds the newest.
+-- FINAL finds the newest, and a gateway's gone runs on the same shard as
+-- its flows: give udpflows the URL with &distributed_product_mode=local
+-- so that each shard checks its own (ClickHouse refuses a Distributed
+-- table's IN over another by default).

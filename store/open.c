@@ -256,7 +256,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_OUTBOX_TAKE] = "SELECT " FLOW_COLUMNS ", o.flow_id, o.seq"
 	    " FROM outbox o LEFT JOIN flows ON flows.id = o.flow_id"
 	    " ORDER BY o.seq LIMIT ?1",
-	[S_OUTBOX_DONE] = "DELETE FROM outbox WHERE flow_id = ?1 AND seq = ?2",
+	/* what was taken: the writer numbers entries past every one queued */
+	[S_OUTBOX_DONE] = "DELETE FROM outbox WHERE seq BETWEEN ?1 AND ?2",
 	[S_OUTBOX_COUNT] = "SELECT count(*) FROM outbox",
 	/* the oldest beyond the bound: their flows stay, unsent */
 	[S_OUTBOX_TRIM] = "DELETE FROM outbox WHERE seq <= (SELECT seq FROM"

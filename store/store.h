@@ -135,9 +135,11 @@ typedef int (*store_outbox_fn)(const struct flow_record *, int64_t flow_id,
     int64_t seq, void *arg);
 int store_outbox_take(struct store *, size_t max, store_outbox_fn fn,
     void *arg);
-/* Clear the entries sent (flow_ids[i] queued as seqs[i]), in one transaction. */
-int store_outbox_done(struct store *, const int64_t *flow_ids,
-    const int64_t *seqs, size_t n);
+/*
+ * Clear the entries sent: those taken, queued as seq_first to seq_last.
+ * Queue numbers only grow, so a flow queued again meanwhile is beyond them.
+ */
+int store_outbox_done(struct store *, int64_t seq_first, int64_t seq_last);
 int store_outbox_count(struct store *, uint64_t *n);
 /* Keep at most max entries, dropping the oldest: *dropped of them. */
 int store_outbox_trim(struct store *, uint64_t max, uint64_t *dropped);

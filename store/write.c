@@ -614,21 +614,13 @@ store_outbox_enable(struct store *s)
 }
 
 int
-store_outbox_done(struct store *s, const int64_t *flow_ids,
-    const int64_t *seqs, size_t n)
+store_outbox_done(struct store *s, int64_t seq_first, int64_t seq_last)
 {
-	if (store_batch_begin(s) != 0)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		sqlite3_stmt *st = store_stmt(s, S_OUTBOX_DONE);
-		sqlite3_bind_int64(st, 1, flow_ids[i]);
-		sqlite3_bind_int64(st, 2, seqs[i]);
-		if (store_exec(s, st, "clearing the ClickHouse outbox") != 0) {
-			store_batch_abort(s);
-			return -1;
-		}
-	}
-	return store_batch_commit(s);
+	sqlite3_stmt *st = store_stmt(s, S_OUTBOX_DONE);
+
+	sqlite3_bind_int64(st, 1, seq_first);
+	sqlite3_bind_int64(st, 2, seq_last);
+	return store_exec(s, st, "clearing the ClickHouse outbox");
 }
 
 int

@@ -193,7 +193,7 @@ outbox_tests(const char *db)
 	store_batch_begin(s);
 	store_flow_put(s, &flows[1], &id[1]);
 	store_batch_commit(s);
-	store_outbox_done(s, t.ids, t.seqs, (size_t)t.n);
+	store_outbox_done(s, t.seqs[0], t.seqs[t.n - 1]);
 	is_int(outbox_count(s), 2, "outbox: what was sent is cleared, not what "
 	    "was written again meanwhile");
 	memset(&t, 0, sizeof(t));
