@@ -65,9 +65,10 @@ chsrv_start() {
 
 chsrv_stop() {
 	[ -n "${CH_PID:-}" ] || return 0
-	kill -TERM "$CH_PID" 2>/dev/null
+	# (callers may run under set -e: a server already gone is no error)
+	kill -TERM "$CH_PID" 2>/dev/null || true
 	for _ in $(seq 100); do kill -0 "$CH_PID" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$CH_PID" 2>/dev/null
-	wait "$CH_PID" 2>/dev/null
+	kill -9 "$CH_PID" 2>/dev/null || true
+	wait "$CH_PID" 2>/dev/null || true
 	CH_PID=
 }

@@ -1,6 +1,7 @@
 /*
- * rusage: run a command, print its wall seconds and peak RSS in kB on
- * standard error as "rusage WALL KB", exit with its status.
+ * rusage: run a command, print its wall seconds, peak RSS in kB and CPU
+ * seconds (user and system) on standard error as "rusage WALL KB CPU",
+ * exit with its status.
  *
  *   rusage COMMAND [ARG ...]
  *
@@ -35,8 +36,10 @@ main(int argc, char *argv[])
 	if (wait4(pid, &status, 0, &ru) == -1)
 		err(2, "wait4");
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	fprintf(stderr, "rusage %.3f %ld\n", (double)(t1.tv_sec - t0.tv_sec) +
-	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, ru.ru_maxrss);
+	fprintf(stderr, "rusage %.3f %ld %.3f\n", (double)(t1.tv_sec -
+	    t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, ru.ru_maxrss,
+	    (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
