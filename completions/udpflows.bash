@@ -53,7 +53,7 @@ _udpflowd()
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	opts="--read --database --quiet --interface --foreground --user
 	--pidfile --filter --buffer --max-flows --udp-timeout --tcp-timeout
-	--flush --retain --ndjson --clickhouse --gateway --clickhouse-spool
+	--flush --retain --ndjson --clickhouse --gateway --clickhouse-spool --send
 	--help --version -r -d -q -i -F -Z -P -f -B -h -V"
 	case $prev in
 	-r|--read|-d|--database|-P|--pidfile|--ndjson)

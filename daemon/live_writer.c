@@ -707,6 +707,24 @@ forget_row(struct flow *f, void *ft)
 	return 0;
 }
 
+/*
+ * The sender reads the outbox of the file at the path: what the moved one
+ * still holds is sent only by hand (udpflowd --send), so say so, once.
+ */
+static void
+say_unsent(struct store *db, const char *path)
+{
+	uint64_t n;
+
+	if (store_outbox_count(db, &n) != 0)
+		log_warnx("%s", store_errmsg(db));
+	else if (n > 0)
+		log_warnx("%s was moved away with %llu %s not yet sent to "
+		    "ClickHouse: send them with udpflowd -d MOVED-FILE --send "
+		    "--clickhouse URL", path, (unsigned long long)n,
+		    n == 1 ? "flow" : "flows");
+}
+
 void
 live_writer_reopen(struct live_writer *w, struct analyzer *a)
 {
@@ -728,6 +746,8 @@ live_writer_reopen(struct live_writer *w, struct analyzer *a)
 	 */
 	if (!same && w->db != NULL && store_checkpoint(w->db) != 0)
 		log_warnx("%s", store_errmsg(w->db));
+	if (!same && w->db != NULL && w->o->ch.url != NULL)
+		say_unsent(w->db, w->o->dbpath);
 	store_close(w->db);
 	w->db = NULL;
 	if (!same) {

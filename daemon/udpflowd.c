@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,7 +20,8 @@
 #include "store/clickhouse.h"
 
 enum { OPT_MAX_FLOWS = 256, OPT_UDP_TIMEOUT, OPT_TCP_TIMEOUT, OPT_FLUSH,
-    OPT_RETAIN, OPT_NDJSON, OPT_CLICKHOUSE, OPT_GATEWAY, OPT_CH_SPOOL };
+    OPT_RETAIN, OPT_NDJSON, OPT_CLICKHOUSE, OPT_GATEWAY, OPT_CH_SPOOL,
+    OPT_SEND };
 
 static void
 usage(FILE *to, int status)
@@ -31,6 +33,7 @@ usage(FILE *to, int status)
 "                [-P PIDFILE] [-f EXPR] [-B MB] [--max-flows N]\n"
 "                [--udp-timeout S] [--tcp-timeout S] [--flush S]\n"
 "                [--retain DAYS] [--ndjson FILE] [FLEET]\n"
+"       udpflowd -d DATABASE --send --clickhouse URL [--gateway NAME]\n"
 "  FLEET: --clickhouse URL [--gateway NAME] [--clickhouse-spool N]\n"
 "\n"
 "  -r FILE           read a pcap or pcapng capture, also gzip, zstd or lz4\n"
@@ -57,6 +60,8 @@ usage(FILE *to, int status)
 "  --gateway NAME    this gateway's name on its rows (default: hostname)\n"
 "  --clickhouse-spool N  flows waiting in the database while ClickHouse\n"
 "                    is away, at most (default 1000000; the oldest go)\n"
+"  --send            send the flows waiting in DATABASE (a file rotated\n"
+"                    away, one a run left) to ClickHouse, and exit\n"
 "  -h, -V            help, version\n"
 "\n"
 "Analyzing the same capture again replaces its earlier results.\n"
@@ -85,6 +90,7 @@ struct options {
 	struct ch_sender_opts	 ch;		/* both modes' */
 	char			*ch_arg;	/* --clickhouse as typed */
 	int			 ch_given;	/* --gateway or the spool */
+	int			 send;		/* --send: the outbox only */
 };
 
 /* An option of live capture; 0 when ch is none. */
@@ -175,6 +181,9 @@ common_option(int ch, struct options *op)
 		    optarg, 1, 1000000000);
 		op->ch_given = 1;
 		break;
+	case OPT_SEND:
+		op->send = 1;
+		break;
 	case 'h':
 		usage(stdout, 0);
 		break;
@@ -239,6 +248,36 @@ fleet_setup(struct options *op)
 	op->ch.dbpath = op->dbpath;
 }
 
+/*
+ * --send: what a database's outbox holds goes to ClickHouse, all of it;
+ * for a file rotated away with flows not yet sent, or one whose run ended
+ * with ClickHouse away. Exit 0 when nothing is left waiting.
+ */
+static int
+send_waiting(const struct ch_sender_opts *o)
+{
+	struct ch_sender_stats st = { 0, 0, 0, 0 };
+	struct stat sb;
+	char err[512];
+
+	/* else the database's failure would read as ClickHouse's */
+	if (stat(o->dbpath, &sb) != 0) {
+		warn("%s", o->dbpath);
+		return 1;
+	}
+	if (ch_send_outbox(o, 0, &st, err, sizeof(err)) != 0) {
+		warnx("ClickHouse: %s: %llu %s sent, %llu wait in %s", err,
+		    (unsigned long long)st.sent,
+		    st.sent == 1 ? "flow" : "flows",
+		    (unsigned long long)st.waiting, o->dbpath);
+		return 1;
+	}
+	fprintf(stderr, "udpflowd: %llu %s sent to ClickHouse from %s\n",
+	    (unsigned long long)st.sent, st.sent == 1 ? "flow" : "flows",
+	    o->dbpath);
+	return 0;
+}
+
 static void
 parse_args(int argc, char *argv[], struct options *op)
 {
@@ -263,6 +302,7 @@ parse_args(int argc, char *argv[], struct options *op)
 		{ "clickhouse",	required_argument,	NULL, OPT_CLICKHOUSE },
 		{ "gateway",	required_argument,	NULL, OPT_GATEWAY },
 		{ "clickhouse-spool", required_argument, NULL, OPT_CH_SPOOL },
+		{ "send",	no_argument,		NULL, OPT_SEND },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -282,7 +322,12 @@ parse_args(int argc, char *argv[], struct options *op)
 	}
 	if (op->oo.ninputs > 0 && op->lo.nifaces > 0)
 		errx(2, "-r reads captures, -i captures live: choose one");
-	if (op->oo.ninputs == 0 && op->lo.nifaces == 0) {
+	if (op->send && (op->oo.ninputs > 0 || op->lo.nifaces > 0))
+		errx(2, "--send sends what waits in a database: without -r "
+		    "or -i (they send as they write)");
+	if (op->send && op->ch_arg == NULL)
+		errx(2, "--send: add --clickhouse URL, where to send");
+	if (!op->send && op->oo.ninputs == 0 && op->lo.nifaces == 0) {
 		warnx("nothing to read: give a capture with -r or an interface "
 		    "with -i");
 		usage(stderr, 2);
@@ -317,6 +362,8 @@ main(int argc, char *argv[])
 	op.ch.spool_max = 1000000;
 	parse_args(argc, argv, &op);
 	op.lo.ch = op.oo.ch = op.ch;
+	if (op.send)
+		return send_waiting(&op.ch);
 	if (op.lo.nifaces > 0) {
 		op.lo.ex = op.ex;
 		op.lo.dbpath = op.dbpath;
