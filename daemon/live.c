@@ -23,6 +23,7 @@
 #include "daemon/sandbox.h"
 
 #define PRUNE_EVERY_US	(3600 * 1000000LL)
+#define FLUSH_EARLY_FLOWS	16384	/* changed flows that flush at once */
 
 static volatile sig_atomic_t sig_quit, sig_hup, sig_usr1;
 
@@ -233,8 +234,16 @@ housekeeping(struct live *l)
 		sig_usr1 = 0;
 		log_stats(l, 1);
 	}
-	/* each tried again at the next round while the writer is busy */
-	if (now - l->last_flush >= o->flush_us) {
+	/*
+	 * Each tried again at the next round while the writer is busy. A
+	 * flush exports its flows on this thread (they may not change while
+	 * they are copied) at about a microsecond each: 150,000 new flows in
+	 * one interval held capture up for 0.19 s, and at 800,000 packets/s
+	 * the kernel's ring overflowed. Flushing once that many have changed
+	 * keeps each export short.
+	 */
+	if (now - l->last_flush >= o->flush_us ||
+	    live_writer_changed(l->w, l->a) >= FLUSH_EARLY_FLOWS) {
 		live_writer_check_file(l->w, l->a);
 		if (live_writer_flush(l->w, l->a, now, INT64_MIN, 0) == 0)
 			l->last_flush = now;

@@ -548,6 +548,19 @@ live_writer_flush(struct live_writer *w, struct analyzer *a, int64_t now,
 	return 0;
 }
 
+size_t
+live_writer_changed(struct live_writer *w, struct analyzer *a)
+{
+	struct flow *const *v;
+	size_t n;
+
+	/* before the first flush every flow in memory is unwritten */
+	if (!w->logging)
+		return flow_table_count(analyzer_settle(a));
+	(void)flow_table_dirty_log(analyzer_settle(a), &v, &n);
+	return n;
+}
+
 static int
 cmp_i64(const void *x, const void *y)
 {

@@ -38,6 +38,12 @@ void live_writer_begin(struct live_writer *);
 int live_writer_flush(struct live_writer *, struct analyzer *, int64_t now,
     int64_t evict_before, int all);
 /*
+ * Flows changed since the last flush: exporting them is the capture
+ * thread's share of a flush, so many of them call for a flush before its
+ * interval is up.
+ */
+size_t live_writer_changed(struct live_writer *, struct analyzer *);
+/*
  * At --max-flows: write out and drop the least recently active eighth of
  * the flows, so a flood of new tuples costs evictions, counted and logged,
  * never memory without bound and never silent loss. While a flush is
