@@ -578,6 +578,18 @@ flow_table_dirty_log_clear(struct flow_table *ft)
 	}
 }
 
+void
+flow_table_dirty_log_keep(struct flow_table *ft, size_t from)
+{
+	if (from >= ft->ndirty) {
+		flow_table_dirty_log_clear(ft);
+		return;
+	}
+	memmove(ft->dirty, ft->dirty + from,
+	    (ft->ndirty - from) * sizeof(*ft->dirty));
+	ft->ndirty -= from;
+}
+
 int
 flow_table_foreach(struct flow_table *ft, int (*fn)(struct flow *, void *),
     void *arg)

@@ -178,6 +178,8 @@ void flow_table_dirty_log_start(struct flow_table *);
 int flow_table_dirty_log(struct flow_table *, struct flow *const **v,
     size_t *n);
 void flow_table_dirty_log_clear(struct flow_table *);
+/* Keep only the logged flows from the from-th on, in order: not yet taken. */
+void flow_table_dirty_log_keep(struct flow_table *, size_t from);
 
 /*
  * Remove a flow (and free its errors). Other flows stay where they are;

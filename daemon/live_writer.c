@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,9 @@ struct job {
 	int64_t			 before;
 	uint64_t		 deleted;
 };
+
+/* Changed flows a flush takes from the log at most. */
+#define FLUSH_MAX_FLOWS		32768
 
 /* Flows written a batch of at most this many at a time. */
 #define LIVE_BATCH_FLOWS	512
@@ -442,7 +446,7 @@ flush_choose(struct flush_scan *c, struct flow_table *ft)
 {
 	struct live_writer *w = c->w;
 	struct flow *const *v;
-	size_t n;
+	size_t n, taken = SIZE_MAX;
 	int scan = c->all || c->evict_before != INT64_MIN || w->rescan ||
 	    flow_table_dirty_log(ft, &v, &n) != 0;
 
@@ -456,9 +460,16 @@ flush_choose(struct flush_scan *c, struct flow_table *ft)
 		}
 		flow_table_foreach(ft, flush_one, c);
 	} else {
-		take_logged(c, v, n);
+		/*
+		 * At most FLUSH_MAX_FLOWS: after a stretch the database could
+		 * not be written, all that changed meanwhile would be copied at
+		 * once and hold capture up; the rest stays logged for the
+		 * flushes that follow at once (live.c flushes early).
+		 */
+		taken = n < FLUSH_MAX_FLOWS ? n : FLUSH_MAX_FLOWS;
+		take_logged(c, v, taken);
 	}
-	flow_table_dirty_log_clear(ft);
+	flow_table_dirty_log_keep(ft, taken);
 	/* new flows, and closed TCP ones whose timeout got shorter */
 	for (size_t i = 0; i < c->ndirty; i++)
 		refile(w, c->dirty[i]);

@@ -536,6 +536,16 @@ test_dirty_log(void)
 	ok(flow_table_dirty_log(ft, &v, &n) == 0 && n == 1 && v[0] == f[2],
 	    "dirty log: cleared, a flow written and changed again is logged "
 	    "again");
+	flow_table_mark_dirty(ft, f[1]);
+	f[0]->dirty = 0;
+	flow_table_mark_dirty(ft, f[0]);
+	flow_table_dirty_log_keep(ft, 1);
+	ok(flow_table_dirty_log(ft, &v, &n) == 0 && n == 2 && v[0] == f[1] &&
+	    v[1] == f[0], "dirty log: a flush that took the first keeps the "
+	    "rest, in order");
+	flow_table_dirty_log_keep(ft, 5);
+	ok(flow_table_dirty_log(ft, &v, &n) == 0 && n == 0,
+	    "dirty log: keeping from past the end clears it");
 	flow_table_free(ft);
 }
 
