@@ -237,10 +237,9 @@ housekeeping(struct live *l)
 	/*
 	 * Each tried again at the next round while the writer is busy. A
 	 * flush exports its flows on this thread (they may not change while
-	 * they are copied) at about a microsecond each: 150,000 new flows in
-	 * one interval held capture up for 0.19 s, and at 800,000 packets/s
-	 * the kernel's ring overflowed. Flushing once that many have changed
-	 * keeps each export short.
+	 * they are copied), and capture waits meanwhile: flushing once that
+	 * many have changed keeps each export well inside what the kernel's
+	 * ring holds, however many new flows an interval brings.
 	 */
 	if (now - l->last_flush >= o->flush_us ||
 	    live_writer_changed(l->w, l->a) >= FLUSH_EARLY_FLOWS) {

@@ -10,8 +10,7 @@
  * sender's core, so what the sender spends on each packet bounds what any
  * receiver can be shown to hold: packets go out 64 to a sendmmsg(2) on a
  * packet socket that bypasses the qdisc, where tcpreplay makes a system
- * call a packet (it topped out at 200,000-400,000 packets/s here, this
- * at 700,000-1,300,000).
+ * call a packet and became the limit of what the benchmark could show.
  */
 #define _GNU_SOURCE
 #include <err.h>
