@@ -33,6 +33,11 @@
 #include "store/store.h"
 
 #define SUMMARY_TOP	20
+/*
+ * How long a fleet query may take: a month of a busy fleet read FINAL
+ * takes more than the sender's 10 s; clickhouse-client waits 300 s.
+ */
+#define QUERY_TIMEOUT_MS	300000L
 
 enum {
 	OPT_REFUSED = 256, OPT_UNREACHABLE, OPT_SILENT, OPT_ANSWERED,
@@ -40,6 +45,7 @@ enum {
 	OPT_PROTO, OPT_REPORTER, OPT_SINCE, OPT_UNTIL, OPT_LIMIT, OPT_SORT,
 	OPT_JSON, OPT_CSV, OPT_COLOR, OPT_SUMMARY, OPT_EXPLAIN, OPT_TIMELINE,
 	OPT_BUCKET, OPT_STATS, OPT_UTC, OPT_CLICKHOUSE, OPT_GATEWAY, OPT_INIT,
+	OPT_TIMEOUT,
 };
 
 enum view { V_TABLE, V_JSON, V_CSV, V_SUMMARY, V_EXPLAIN, V_TIMELINE };
@@ -97,6 +103,8 @@ usage(FILE *to, int status)
 "  --gateway NAME      only that gateway's flows; with several gateways,\n"
 "                      outputs say whose each flow is\n"
 "  --init              create the database and tables (store/clickhouse.sql)\n"
+"  --timeout SPAN      how long a query may take (default 5m, as\n"
+"                      clickhouse-client waits; 30s, 10m)\n"
 "\n"
 "Exit status: 0 when a flow matched, 1 when none did, 2 on error.\n");
 	exit(status);
@@ -117,6 +125,7 @@ struct opts {
 	const char		*clickhouse;	/* --clickhouse URL */
 	const char		*gateway;	/* --gateway */
 	int			 init;		/* --init */
+	int64_t			 timeout_us;	/* --timeout; 0: the default */
 	int			 dbpath_given;	/* -d */
 };
 
@@ -317,6 +326,7 @@ static const struct option longopts[] = {
 	{ "clickhouse",	required_argument,	NULL, OPT_CLICKHOUSE },
 	{ "gateway",	required_argument,	NULL, OPT_GATEWAY },
 	{ "init",	no_argument,		NULL, OPT_INIT },
+	{ "timeout",	required_argument,	NULL, OPT_TIMEOUT },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ "version",	no_argument,		NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -463,6 +473,12 @@ parse_args(int argc, char *argv[], struct opts *o, const char **dbpath)
 		case OPT_INIT:
 			o->init = 1;
 			break;
+		case OPT_TIMEOUT:
+			if (duration_parse(optarg, &o->timeout_us) != 0 ||
+			    o->timeout_us < 1000)
+				errx(2, "--timeout %.100s: not a span (30s, 5m)",
+				    optarg);
+			break;
 		case 'n':
 			service_numeric(1);
 			break;
@@ -492,9 +508,10 @@ parse_args(int argc, char *argv[], struct opts *o, const char **dbpath)
 		    "--json)");
 	if (o->bucket_us != 0 && !o->timeline)
 		errx(2, "--bucket is the timeline's: add --timeline");
-	if (o->clickhouse == NULL && (o->gateway != NULL || o->init))
+	if (o->clickhouse == NULL &&
+	    (o->gateway != NULL || o->init || o->timeout_us != 0))
 		errx(2, "%s is the fleet store's: add --clickhouse URL",
-		    o->init ? "--init" : "--gateway");
+		    o->init ? "--init" : o->gateway ? "--gateway" : "--timeout");
 	if (o->clickhouse != NULL && o->dbpath_given)
 		errx(2, "-d reads a gateway's database, --clickhouse the fleet "
 		    "store: choose one");
@@ -927,6 +944,8 @@ main(int argc, char *argv[])
 		if ((src.ch = ch_open(o.clickhouse, errbuf, sizeof(errbuf))) ==
 		    NULL)
 			errx(2, "--clickhouse: %s", errbuf);
+		ch_set_timeout(src.ch, o.timeout_us != 0 ?
+		    (long)(o.timeout_us / 1000) : QUERY_TIMEOUT_MS);
 		src.gateway = o.gateway;
 		k.fleet = 1;
 		rc = o.init ? fleet_init(src.ch) : read_flows(&src, &o, &k);

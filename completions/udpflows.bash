@@ -12,7 +12,7 @@ _udpflows()
 	opts="--refused --unreachable --silent --answered --state --all --host
 	--src --dst --net --port --proto --reporter --since --until --limit
 	--sort --json --csv --summary --explain --timeline --bucket --stats
-	--color --utc --numeric --database --clickhouse --gateway --init --help
+	--color --utc --numeric --database --clickhouse --gateway --init --timeout --help
 	--version -d -n -h -V"
 	case $prev in
 	-d|--database)
@@ -39,7 +39,7 @@ _udpflows()
 	--since|--until)
 		COMPREPLY=($(compgen -W "15m 1h 2h 1d today yesterday now" -- "$cur"))
 		return;;
-	--host|--src|--dst|--net|--port|--reporter|--limit|--bucket|--gateway)
+	--host|--src|--dst|--net|--port|--reporter|--limit|--bucket|--gateway|--timeout)
 		return;;
 	esac
 	COMPREPLY=($(compgen -W "$opts" -- "$cur"))

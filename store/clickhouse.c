@@ -347,6 +347,16 @@ request(struct ch *c, const char *sql, int with_db, const char *body,
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (a->stopped) {
 		rc = 0;
+	} else if (cc == CURLE_OPERATION_TIMEDOUT) {
+		curl_off_t connected = 0;
+		curl_easy_getinfo(c->curl, CURLINFO_CONNECT_TIME_T, &connected);
+		if (connected == 0)
+			snprintf(c->err, sizeof(c->err), "%s: cannot connect "
+			    "within %ld ms", c->where, c->timeout_ms < 3000 ?
+			    c->timeout_ms : 3000L);
+		else
+			snprintf(c->err, sizeof(c->err), "%s: no whole answer "
+			    "within %g s", c->where, c->timeout_ms / 1000.0);
 	} else if (cc != CURLE_OK) {
 		snprintf(c->err, sizeof(c->err), "%s: %s", c->where,
 		    curl_easy_strerror(cc));
