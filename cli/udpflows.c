@@ -34,8 +34,8 @@
 
 #define SUMMARY_TOP	20
 /*
- * How long a fleet query may take: a month of a busy fleet read FINAL
- * takes more than the sender's 10 s; clickhouse-client waits 300 s.
+ * How long a fleet query may take: reading many gateways' flows FINAL
+ * outlasts the sender's 10 s bound; clickhouse-client waits 300 s.
  */
 #define QUERY_TIMEOUT_MS	300000L
 

@@ -56,6 +56,13 @@ ch_where(const struct ch *c)
 	return c->where;
 }
 
+/* A server that does not take the connection soon is not there. */
+static long
+connect_ms(const struct ch *c)
+{
+	return c->timeout_ms < 3000 ? c->timeout_ms : 3000L;
+}
+
 void
 ch_set_timeout(struct ch *c, long ms)
 {
@@ -319,8 +326,7 @@ request(struct ch *c, const char *sql, int with_db, const char *body,
 	curl_easy_reset(c->curl);
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
 	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS,
-	    c->timeout_ms < 3000 ? c->timeout_ms : 3000L);
+	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, connect_ms(c));
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, a);
@@ -352,8 +358,7 @@ request(struct ch *c, const char *sql, int with_db, const char *body,
 		curl_easy_getinfo(c->curl, CURLINFO_CONNECT_TIME_T, &connected);
 		if (connected == 0)
 			snprintf(c->err, sizeof(c->err), "%s: cannot connect "
-			    "within %ld ms", c->where, c->timeout_ms < 3000 ?
-			    c->timeout_ms : 3000L);
+			    "within %ld ms", c->where, connect_ms(c));
 		else
 			snprintf(c->err, sizeof(c->err), "%s: no whole answer "
 			    "within %g s", c->where, c->timeout_ms / 1000.0);
