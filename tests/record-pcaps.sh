@@ -137,16 +137,29 @@ sleep 5			# let the server's ICMP token bucket refill
 
 # TCP failure modes. A server process started for one scenario is ended by
 # its PID, as a crash or kill would.
+# Until the server namespace has n TCP sockets on port in state (listening,
+# established), at most 10 s: a scenario's clock starts from there, not
+# from when a process was started, which on a loaded machine is later.
+tcp_ready() {	# state port n
+	for _ in $(seq 100); do
+		[ "$(ip netns exec "$NS_S" ss -Htn state "$1" "( sport = :$2 )" |
+		    grep -c .)" -ge "$3" ] && return 0
+		sleep 0.1
+	done
+	echo "record-pcaps: no $3 $1 sockets on port $2 within 10 s" >&2
+	return 1
+}
 server() {	# port [--noread]: start a TCP server in the server namespace
 	ip netns exec "$NS_S" $send serve "$@" & srv=$!
 	pids+=($srv)
-	sleep 0.5
+	tcp_ready listening "$1" 2
 }
-sessions() {	# port sport args...: a v4 and a v6 client in the background
+sessions() {	# port sport args...: a v4 and a v6 client, both connected
 	local port=$1 sport=$2; shift 2
 	ip netns exec "$NS_C" $send session $S4 $port --sport $sport "$@" & c4=$!
 	ip netns exec "$NS_C" $send session $S6 $port --sport $sport "$@" & c6=$!
 	pids+=($c4 $c6)
+	tcp_ready established "$port" 2
 }
 tcp_failures() {
 	# the server process is killed: its kernel closes with FIN
