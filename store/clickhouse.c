@@ -800,6 +800,30 @@ ext_row(struct sqlbuf *b, const struct store_query *q, size_t nstates,
 	" (dst_bin BETWEEN IPv6StringToNum((SELECT " col_lo " FROM p))" \
 	" AND IPv6StringToNum((SELECT " col_hi " FROM p))))"
 
+/*
+ * A flow alive when its gateway's database was rotated is written again,
+ * whole, into the new file, under that file's db and id: the newest row
+ * of a flow's identity is the flow. Filters on what a newer version only
+ * keeps or grows (addresses, ports, first_us, last_us, errors) may come
+ * before this; the state, which a later version may change, after.
+ */
+#define NEWEST_OF_EACH_FLOW \
+	" ORDER BY version DESC LIMIT 1 BY gateway, proto, src, dst, sport," \
+	" dport, first_us, encap"
+
+#define ERROR_COLUMNS \
+	"errors.family, errors.type, errors.code, errors.reporter," \
+	" errors.count, errors.first_us, errors.last_us, errors.has_mtu," \
+	" errors.mtu, errors.matched, errors.altered, errors.rtt_us," \
+	" errors.sent_ttl, errors.quoted_ttl"
+
+#define FLOW_COLUMNS \
+	"gateway, id, run, proto, family, src, dst, has_ports," \
+	" sport, dport, first_us, last_us, pkts_sent, bytes_sent," \
+	" pkts_back, bytes_back, toInt8(state) AS st, pkts_errored, syns," \
+	" syn_span_us, tcp_end, end_by, rst_ttl, dst_ttl, tunnel, encap, " \
+	ERROR_COLUMNS
+
 static void
 query_sql(struct sqlbuf *b, const struct store_query *q, size_t nstates,
     const char *gateway)
@@ -813,16 +837,8 @@ query_sql(struct sqlbuf *b, const struct store_query *q, size_t nstates,
 		    " gateway, id",
 	};
 
-	add(b, "SELECT gateway, id, run, proto, family, src, dst, has_ports,"
-	    " sport, dport, first_us, last_us, pkts_sent, bytes_sent,"
-	    " pkts_back, bytes_back, toInt8(state) AS st, pkts_errored, syns,"
-	    " syn_span_us, tcp_end, end_by, rst_ttl, dst_ttl, tunnel, encap,"
-	    " errors.family, errors.type, errors.code, errors.reporter,"
-	    " errors.count, errors.first_us, errors.last_us, errors.has_mtu,"
-	    " errors.mtu, errors.matched, errors.altered, errors.rtt_us,"
-	    " errors.sent_ttl, errors.quoted_ttl FROM flows FINAL WHERE 1");
-	if (nstates > 0)
-		add(b, " AND toInt8(state) IN (SELECT arrayJoin(states) FROM p)");
+	add(b, "SELECT * FROM (SELECT " FLOW_COLUMNS
+	    " FROM flows FINAL WHERE 1");
 	if (q->host.lo != NULL)
 		add(b, EITHER("host_lo", "host_hi"));
 	if (q->src.lo != NULL)
@@ -849,7 +865,9 @@ query_sql(struct sqlbuf *b, const struct store_query *q, size_t nstates,
 		add(b, " AND gateway = (SELECT gateway FROM p)");
 	/* runs analyzed again: their new flows stand, these do not */
 	add(b, " AND (gateway, db, run) NOT IN (SELECT gateway, db, run FROM"
-	    " gone)");
+	    " gone)" NEWEST_OF_EACH_FLOW ") WHERE 1");
+	if (nstates > 0)
+		add(b, " AND st IN (SELECT arrayJoin(states) FROM p)");
 	add(b, order[q->sort <= SORT_ERRORS ? q->sort : SORT_FIRST]);
 	/* a number we print, not a value from the user's text */
 	if (q->limit > 0) {
@@ -1023,13 +1041,13 @@ int
 ch_tunnel_carried(struct ch *c, const char *gateway,
     const struct flow_record *t, uint64_t *n)
 {
-	static const char sql[] = "SELECT count() FROM flows FINAL"
-	    " WHERE gateway = (SELECT gateway FROM p)"
+	static const char sql[] = "SELECT count() FROM (SELECT 1 FROM flows"
+	    " FINAL WHERE gateway = (SELECT gateway FROM p)"
 	    " AND last_us >= (SELECT first_us FROM p)"
 	    " AND first_us <= (SELECT last_us FROM p) AND tunnel = ''"
 	    " AND (encap LIKE (SELECT ab FROM p) OR encap LIKE (SELECT ba FROM p))"
 	    " AND (gateway, db, run) NOT IN (SELECT gateway, db, run FROM gone)"
-	    " FORMAT TabSeparated";
+	    NEWEST_OF_EACH_FLOW ") FORMAT TabSeparated";
 	static const char structure[] = "gateway String, first_us Int64, "
 	    "last_us Int64, ab String, ba String";
 	struct sqlbuf ext = { .len = 0 };
@@ -1102,11 +1120,8 @@ ch_tunnel_errors(struct ch *c, const char *gateway,
     const struct encap_layer *l, int64_t first_us, int64_t last_us,
     struct error_record *out, size_t max, size_t *n)
 {
-	static const char sql[] = "SELECT errors.family, errors.type,"
-	    " errors.code, errors.reporter, errors.count, errors.first_us,"
-	    " errors.last_us, errors.has_mtu, errors.mtu, errors.matched,"
-	    " errors.altered, errors.rtt_us, errors.sent_ttl,"
-	    " errors.quoted_ttl FROM flows FINAL ARRAY JOIN errors"
+	static const char sql[] = "SELECT * FROM (SELECT "
+	    ERROR_COLUMNS " FROM flows FINAL"
 	    " WHERE gateway = (SELECT gateway FROM p)"
 	    " AND tunnel = (SELECT kind FROM p)"
 	    " AND ((src = (SELECT a FROM p) AND dst = (SELECT b FROM p)) OR"
@@ -1114,6 +1129,7 @@ ch_tunnel_errors(struct ch *c, const char *gateway,
 	    " AND last_us >= (SELECT first_us FROM p)"
 	    " AND first_us <= (SELECT last_us FROM p)"
 	    " AND (gateway, db, run) NOT IN (SELECT gateway, db, run FROM gone)"
+	    NEWEST_OF_EACH_FLOW ") ARRAY JOIN errors"
 	    " ORDER BY errors.first_us FORMAT JSONEachRow";
 	static const char structure[] = "gateway String, kind String, "
 	    "a String, b String, first_us Int64, last_us Int64";

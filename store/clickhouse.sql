@@ -8,8 +8,13 @@
 -- One row a flow version. udpflowd inserts a flow each time it writes it
 -- (it may get more packets, or an error, later); ReplacingMergeTree keeps
 -- the newest version (version: when it was written) of each flow, and
--- queries read with FINAL. A flow is (gateway, db, id): db is the gateway
--- database's own id, since flow ids start again in a new file.
+-- queries read with FINAL. A row is (gateway, db, id): db is the gateway
+-- database's own id, since flow ids start again in a new file. A flow
+-- alive when its gateway's database is rotated is written again, whole,
+-- into the new file, so it has a row under each: udpflows reads the newest
+-- row of each flow, as your own queries should:
+--   SELECT ... FROM flows FINAL WHERE ... ORDER BY version DESC
+--   LIMIT 1 BY gateway, proto, src, dst, sport, dport, first_us, encap
 --
 -- The sort key is what versions are merged by, so it may hold only what
 -- a flow keeps from its first version on: the day and the destination
