@@ -24,6 +24,7 @@
 
 #define PRUNE_EVERY_US	(3600 * 1000000LL)
 #define FLUSH_EARLY_FLOWS	16384	/* changed flows that flush at once */
+#define DRAIN_MAX_US	(2 * 1000000LL)	/* reading on after the stop, at most */
 
 static volatile sig_atomic_t sig_quit, sig_hup, sig_usr1;
 
@@ -193,16 +194,14 @@ install_signals(void)
 }
 
 /*
- * Wait for packets and dispatch them, in bounded rounds so that one busy
- * link cannot starve the flushes; evict at --max-flows.
+ * Dispatch what the handles hold, in bounded rounds so that one busy link
+ * cannot starve the flushes; evict at --max-flows. The packets taken.
  */
-static void
-capture_round(struct live *l)
+static long
+capture_dispatch(struct live *l)
 {
-	int n = poll(l->pfd, (nfds_t)l->nh, LIVE_READ_TIMEOUT_MS);
+	long total = 0;
 
-	if (n < 0 && errno != EINTR)
-		fatal("poll");
 	for (int i = 0; i < l->nh; i++) {
 		for (int round = 0; round < 64; round++) {
 			int got = pcap_dispatch(l->h[i].p, 256, on_packet,
@@ -212,10 +211,49 @@ capture_round(struct live *l)
 				    pcap_geterr(l->h[i].p));
 			if (got == 0)
 				break;
+			total += got;
 			if (flow_table_count(analyzer_settle(l->a)) >=
 			    l->o->max_flows)
 				live_writer_evict(l->w, l->a, wall_us());
 		}
+	}
+	return total;
+}
+
+static void
+capture_round(struct live *l)
+{
+	int n = poll(l->pfd, (nfds_t)l->nh, LIVE_READ_TIMEOUT_MS);
+
+	if (n < 0 && errno != EINTR)
+		fatal("poll");
+	capture_dispatch(l);
+}
+
+/*
+ * At the stop, read what the kernel has already taken. It is not all
+ * readable at once: the ring hands a block over when it is full or when
+ * its timer (the read timeout) runs out, so a burst just before SIGTERM
+ * waits in a block for up to that long, and one empty read says nothing.
+ * Read until a read timeout and a margin have passed with the ring empty;
+ * a link that keeps sending is cut off after DRAIN_MAX_US.
+ */
+static void
+capture_drain(struct live *l)
+{
+	const int64_t settle = 2 * LIVE_READ_TIMEOUT_MS * 1000LL;
+	int64_t start = wall_us(), now = start;
+
+	while (now - start < DRAIN_MAX_US) {
+		if (capture_dispatch(l) == 0) {
+			if (now - start >= settle)
+				break;
+			int64_t wait = settle - (now - start);
+			if (poll(l->pfd, (nfds_t)l->nh,
+			    (int)(wait / 1000) + 1) < 0 && errno != EINTR)
+				fatal("poll");
+		}
+		now = wall_us();
 	}
 }
 
@@ -260,10 +298,7 @@ live_close(struct live *l)
 {
 	int status = 0;
 
-	for (int i = 0; i < l->nh; i++)
-		while (pcap_dispatch(l->h[i].p, 256, on_packet,
-		    (u_char *)l->ctx[i]) > 0)
-			;
+	capture_drain(l);
 	live_writer_flush(l->w, l->a, wall_us(), INT64_MIN, 1);
 	store_stats(l);
 	log_stats(l, 0);
