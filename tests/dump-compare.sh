@@ -78,9 +78,11 @@ dump() {	# build out capture...
 		      FROM runs;" >"$out/$n.tables" 2>&1
 		for v in "${views[@]}"; do
 			# shellcheck disable=SC2086
-			COLUMNS=120 "$bin/udpflows" -d "$db" $v \
-			    >"$out/$n.view${v// /}" 2>&1
-			echo "exit $?" >>"$out/$n.view${v// /}"
+			# --stats names each run by when it ran
+			COLUMNS=120 "$bin/udpflows" -d "$db" $v 2>&1 |
+			    sed -E 's/^(run [0-9]+ \([a-z]+\)), [0-9-]+ [0-9:]+ UTC:/\1, TIME:/' \
+			    >"$out/$n.view${v// /}"
+			echo "exit ${PIPESTATUS[0]}" >>"$out/$n.view${v// /}"
 		done
 	done
 }
