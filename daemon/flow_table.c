@@ -1,11 +1,12 @@
 /*
- * Flows live in chunks of 4096 that never move; an index of 8-byte slots
- * (open addressing, linear probing, a power of two grown at 75% load)
- * holds each flow's number and the low half of its hash, which is also
- * where its probe starts, so that growing and removing (Knuth's algorithm
- * R: following slots shift back, no tombstones) touch only the index.
- * Memory follows the flows: 128 bytes each and 11-21 for the index, and
- * no table of flows doubling. The error aggregates live in one pool
+ * Flows live in chunks of 16384 that never move; an index of 8-byte
+ * slots (open addressing, linear probing, a power of two grown at 75%
+ * load) holds each flow's number and the low half of its hash, which is
+ * also where its probe starts, so that growing and removing (Knuth's
+ * algorithm R: following slots shift back, no tombstones) touch only the
+ * index. Memory follows the flows: 128 bytes each and 11-21 for the
+ * index, and no table of flows doubling. A chunk is one huge page, and so
+ * is every 2 MiB of a large index (daemon/hugemem.h). The error aggregates live in one pool
  * indexed by 32-bit links with a free list, so a flow without errors
  * costs nothing for them.
  */
@@ -15,11 +16,12 @@
 
 #include "daemon/encap_table.h"
 #include "daemon/flow_table.h"
+#include "daemon/hugemem.h"
 #include "daemon/mix.h"
 
 #define INITIAL_SLOTS	(1u << 12)
-#define CHUNK_SHIFT	12
-#define CHUNK		(1u << CHUNK_SHIFT)	/* flows a chunk: 512 KiB */
+#define CHUNK_SHIFT	14
+#define CHUNK		(1u << CHUNK_SHIFT)	/* flows a chunk: 2 MiB */
 #define NO_FLOW		UINT32_MAX
 
 struct slot {
@@ -48,6 +50,8 @@ struct flow_table {
 };
 
 _Static_assert(sizeof(struct flow) == 128, "a flow is two cache lines");
+_Static_assert(CHUNK * sizeof(struct flow) == HUGEMEM_PAGE,
+    "a chunk is one huge page");
 
 /*
  * Flows are cleared by copying this, not by memset: for 128 bytes GCC
@@ -194,10 +198,11 @@ static int
 grow(struct flow_table *ft)
 {
 	size_t nslots = (ft->mask + 1) * 2;
-	struct slot *ns = calloc(nslots, sizeof(*ns));
+	struct slot *ns = hugemem_alloc(nslots * sizeof(*ns));
 
 	if (ns == NULL)
 		return -1;
+	memset(ns, 0, nslots * sizeof(*ns));
 	for (size_t i = 0; i <= ft->mask; i++) {
 		struct slot *s = &ft->slots[i];
 		if (s->flow == 0)
@@ -231,8 +236,8 @@ flow_alloc(struct flow_table *ft, uint32_t *n)
 			return -1;
 		ft->chunks = nc;
 		/* uncleared: every flow below nflows is written when made */
-		if ((nc[ft->nchunks] = malloc(CHUNK * sizeof(struct flow))) ==
-		    NULL)
+		if ((nc[ft->nchunks] = hugemem_alloc(CHUNK *
+		    sizeof(struct flow))) == NULL)
 			return -1;
 		ft->nchunks++;
 	}

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/hugemem.h"
 #include "daemon/mix.h"
 #include "daemon/sent_table.h"
 
@@ -46,23 +47,29 @@ _Static_assert(sizeof(struct sent_bucket) == 64, "a bucket is a cache line");
 struct sent_table {
 	int64_t			epoch;	/* slot times count from here */
 	int			started;
-	struct sent_bucket	b[BUCKETS];
+	struct sent_bucket	*b;	/* BUCKETS, one huge page */
 };
 
 struct sent_table *
 sent_table_new(void)
 {
-	struct sent_table *st;
+	struct sent_table *st = calloc(1, sizeof(*st));
 
-	if (posix_memalign((void **)&st, 64, sizeof(*st)) != 0)
+	if (st == NULL)
 		return NULL;
-	memset(st, 0, sizeof(*st));
+	if ((st->b = hugemem_alloc(BUCKETS * sizeof(*st->b))) == NULL) {
+		free(st);
+		return NULL;
+	}
+	memset(st->b, 0, BUCKETS * sizeof(*st->b));
 	return st;
 }
 
 void
 sent_table_free(struct sent_table *st)
 {
+	if (st != NULL)
+		free(st->b);
 	free(st);
 }
 
