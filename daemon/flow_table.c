@@ -6,9 +6,9 @@
  * algorithm R: following slots shift back, no tombstones) touch only the
  * index. Memory follows the flows: 128 bytes each and 11-21 for the
  * index, and no table of flows doubling. A chunk is one huge page, and so
- * is every 2 MiB of a large index (daemon/hugemem.h). The error aggregates live in one pool
- * indexed by 32-bit links with a free list, so a flow without errors
- * costs nothing for them.
+ * is every 2 MiB of a large index (daemon/hugemem.h). The error
+ * aggregates live in one pool indexed by 32-bit links with a free list,
+ * so a flow without errors costs nothing for them.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -73,7 +73,7 @@ flow_table_new(void)
 
 	if (ft == NULL)
 		return NULL;
-	ft->slots = calloc(INITIAL_SLOTS, sizeof(*ft->slots));
+	ft->slots = hugemem_calloc(INITIAL_SLOTS * sizeof(*ft->slots));
 	if (ft->slots == NULL) {
 		free(ft);
 		return NULL;
@@ -90,9 +90,9 @@ flow_table_free(struct flow_table *ft)
 {
 	if (ft == NULL)
 		return;
-	free(ft->slots);
+	hugemem_free(ft->slots, (ft->mask + 1) * sizeof(*ft->slots));
 	for (uint32_t i = 0; i < ft->nchunks; i++)
-		free(ft->chunks[i]);
+		hugemem_free(ft->chunks[i], CHUNK * sizeof(struct flow));
 	free(ft->chunks);
 	free(ft->errs);
 	free(ft->tcps);
@@ -198,11 +198,10 @@ static int
 grow(struct flow_table *ft)
 {
 	size_t nslots = (ft->mask + 1) * 2;
-	struct slot *ns = hugemem_alloc(nslots * sizeof(*ns));
+	struct slot *ns = hugemem_calloc(nslots * sizeof(*ns));
 
 	if (ns == NULL)
 		return -1;
-	memset(ns, 0, nslots * sizeof(*ns));
 	for (size_t i = 0; i <= ft->mask; i++) {
 		struct slot *s = &ft->slots[i];
 		if (s->flow == 0)
@@ -212,7 +211,7 @@ grow(struct flow_table *ft)
 			j = (j + 1) & (nslots - 1);
 		ns[j] = *s;
 	}
-	free(ft->slots);
+	hugemem_free(ft->slots, (ft->mask + 1) * sizeof(*ft->slots));
 	ft->slots = ns;
 	ft->mask = nslots - 1;
 	return 0;
@@ -235,8 +234,8 @@ flow_alloc(struct flow_table *ft, uint32_t *n)
 		if (nc == NULL)
 			return -1;
 		ft->chunks = nc;
-		/* uncleared: every flow below nflows is written when made */
-		if ((nc[ft->nchunks] = hugemem_alloc(CHUNK *
+		/* zeroed by the kernel; flows below nflows are written when made */
+		if ((nc[ft->nchunks] = hugemem_calloc(CHUNK *
 		    sizeof(struct flow))) == NULL)
 			return -1;
 		ft->nchunks++;

@@ -57,11 +57,10 @@ sent_table_new(void)
 
 	if (st == NULL)
 		return NULL;
-	if ((st->b = hugemem_alloc(BUCKETS * sizeof(*st->b))) == NULL) {
+	if ((st->b = hugemem_calloc(BUCKETS * sizeof(*st->b))) == NULL) {
 		free(st);
 		return NULL;
 	}
-	memset(st->b, 0, BUCKETS * sizeof(*st->b));
 	return st;
 }
 
@@ -69,7 +68,7 @@ void
 sent_table_free(struct sent_table *st)
 {
 	if (st != NULL)
-		free(st->b);
+		hugemem_free(st->b, BUCKETS * sizeof(*st->b));
 	free(st);
 }
 
