@@ -3,6 +3,7 @@
  * fragment map, the sent-packet table, capture digests, states and time
  * arguments.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +14,7 @@
 #include "daemon/export.h"
 #include "daemon/flow_table.h"
 #include "daemon/frag_table.h"
+#include "daemon/hugemem.h"
 #include "daemon/sent_table.h"
 #include "common/flowstate.h"
 #include "tests/unit/tap.h"
@@ -786,6 +788,36 @@ test_wheel_vs_scan(void)
 	flow_table_free(ft);
 }
 
+/* Large runs: aligned to a huge page, zeroed, whole; small: malloc's. */
+static void
+test_hugemem(void)
+{
+	const size_t sizes[] = { 64, HUGEMEM_PAGE - 1, HUGEMEM_PAGE,
+	    HUGEMEM_PAGE + 1, 3 * HUGEMEM_PAGE };
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t n = sizes[i];
+		unsigned char *p = hugemem_calloc(n);
+		if (p == NULL) {
+			ok(0, "hugemem: %zu bytes", n);
+			continue;
+		}
+		size_t nonzero = 0;
+		for (size_t j = 0; j < n; j += 4096)
+			nonzero += p[j] != 0;
+		nonzero += p[n - 1] != 0;
+		ok(nonzero == 0, "hugemem: %zu bytes come zeroed", n);
+		if (n >= HUGEMEM_PAGE)
+			ok((uintptr_t)p % HUGEMEM_PAGE == 0,
+			    "hugemem: %zu bytes start on a 2 MiB boundary", n);
+		memset(p, 0xa5, n);	/* every byte is ours */
+		ok(p[0] == 0xa5 && p[n - 1] == 0xa5, "hugemem: %zu bytes "
+		    "written whole", n);
+		hugemem_free(p, n);
+	}
+	hugemem_free(NULL, HUGEMEM_PAGE);
+}
+
 int
 main(void)
 {
@@ -800,5 +832,6 @@ main(void)
 	test_dirty_log();
 	test_wheel_rules();
 	test_wheel_vs_scan();
+	test_hugemem();
 	return tap_done();
 }
