@@ -1,9 +1,10 @@
 /*
  * pcap-send: the live benchmark's sender. Sends a capture's packets out of
  * an interface from memory, LIMIT packets in all (looping over the
- * capture), at PPS packets a second or as fast as it can ("top").
+ * capture), or for LIMIT seconds when it ends in "s" ("30s"), at PPS
+ * packets a second or as fast as it can ("top").
  *
- *   pcap-send IFACE CAPTURE PPS|top LIMIT
+ *   pcap-send IFACE CAPTURE PPS|top LIMIT|SECONDSs
  *
  * Prints "sent N packets in S s: R pps". On a veth the receiving side's
  * kernel work (the capture's copy into its ring included) is done on the
@@ -15,6 +16,7 @@
 #define _GNU_SOURCE
 #include <err.h>
 #include <errno.h>
+#include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <linux/if_ether.h>
@@ -103,20 +105,25 @@ main(int argc, char **argv)
 	struct packet *pk;
 	size_t count, next = 0;
 	unsigned long long limit, sent = 0;
-	double pps = 0, start, elapsed;
+	double pps = 0, start, elapsed, seconds = 0;
 	char *end;
 	int fd, one = 1;
 
 	if (argc != 5)
-		errx(2, "usage: pcap-send IFACE CAPTURE PPS|top LIMIT");
+		errx(2, "usage: pcap-send IFACE CAPTURE PPS|top LIMIT|SECONDSs");
 	if (strcmp(argv[3], "top") != 0) {
 		pps = strtod(argv[3], &end);
 		if (*end != '\0' || pps <= 0)
 			errx(2, "rate '%s': a number of packets a second, or top", argv[3]);
 	}
 	limit = strtoull(argv[4], &end, 10);
-	if (*end != '\0' || limit == 0)
-		errx(2, "limit '%s': a number of packets", argv[4]);
+	if (*end == 's' && end[1] == '\0' && limit > 0) {
+		/* a run of that long, however fast the sender turns out */
+		seconds = (double)limit;
+		limit = ULLONG_MAX;
+	} else if (*end != '\0' || limit == 0)
+		errx(2, "limit '%s': a number of packets, or seconds ('30s')",
+		    argv[4]);
 	pk = load(argv[2], &count);
 
 	if ((fd = socket(AF_PACKET, SOCK_RAW, 0)) == -1)
@@ -137,7 +144,7 @@ main(int argc, char **argv)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
 	start = now_s();
-	while (sent < limit) {
+	while (sent < limit && (seconds == 0 || now_s() - start < seconds)) {
 		unsigned int want = BATCH;
 		int done;
 
