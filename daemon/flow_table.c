@@ -59,6 +59,13 @@ _Static_assert(CHUNK * sizeof(struct flow) == HUGEMEM_PAGE,
  */
 static const struct flow flow_zero;
 
+/* What the index takes, as hugemem_free wants to be told. */
+static size_t
+slots_bytes(const struct flow_table *ft)
+{
+	return (ft->mask + 1) * sizeof(*ft->slots);
+}
+
 static uint32_t
 flow_encap_id(const struct flow *f)
 {
@@ -90,7 +97,7 @@ flow_table_free(struct flow_table *ft)
 {
 	if (ft == NULL)
 		return;
-	hugemem_free(ft->slots, (ft->mask + 1) * sizeof(*ft->slots));
+	hugemem_free(ft->slots, slots_bytes(ft));
 	for (uint32_t i = 0; i < ft->nchunks; i++)
 		hugemem_free(ft->chunks[i], CHUNK * sizeof(struct flow));
 	free(ft->chunks);
@@ -211,7 +218,7 @@ grow(struct flow_table *ft)
 			j = (j + 1) & (nslots - 1);
 		ns[j] = *s;
 	}
-	hugemem_free(ft->slots, (ft->mask + 1) * sizeof(*ft->slots));
+	hugemem_free(ft->slots, slots_bytes(ft));
 	ft->slots = ns;
 	ft->mask = nslots - 1;
 	return 0;

@@ -27,8 +27,7 @@ hugemem_calloc(size_t size)
 	    HUGEMEM_PAGE;
 	if (lead > 0)
 		munmap(p, lead);
-	if (HUGEMEM_PAGE - lead > 0)
-		munmap(p + lead + whole, HUGEMEM_PAGE - lead);
+	munmap(p + lead + whole, HUGEMEM_PAGE - lead);	/* lead < a page */
 	p += lead;
 #ifdef MADV_HUGEPAGE
 	/*

@@ -2,10 +2,9 @@
  * Memory for the large tables that grow with the flows: from 2 MiB on,
  * mapped 2 MiB aligned and advised for transparent huge pages, so that
  * touching it for the first time costs one page fault a 2 MiB, not one a
- * 4 KiB page. In a virtual machine a fault costs about 10 us; a busy
- * gateway's 130,000 flows took 11,000 of them. Mapped apart from malloc's
- * heap, so that when freed it goes back to the kernel and no small
- * allocation lands in a huge page.
+ * 4 KiB page (in a virtual machine a fault is dear). Mapped apart from
+ * malloc's heap, so that when freed it goes back to the kernel and no
+ * small allocation lands in a huge page.
  */
 #ifndef UDPFLOWS_HUGEMEM_H
 #define UDPFLOWS_HUGEMEM_H

@@ -43,6 +43,9 @@ struct sent_bucket {
 } __attribute__((aligned(64)));
 
 _Static_assert(sizeof(struct sent_bucket) == 64, "a bucket is a cache line");
+/* hugemem aligns only runs of a huge page or more; calloc not to 64 */
+_Static_assert(BUCKETS * sizeof(struct sent_bucket) >= HUGEMEM_PAGE,
+    "the buckets are mapped, cache-line aligned");
 
 struct sent_table {
 	int64_t			epoch;	/* slot times count from here */
