@@ -7,12 +7,16 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dlfcn.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+/* libcurl's types and constants; its functions are called through lc */
 #include <curl/curl.h>
 #include <jansson.h>
 
@@ -43,6 +47,72 @@ struct ch_rows {
 	char		 gateway[128];
 	char		 db[64];
 };
+
+/*
+ * libcurl is loaded by the first ch_open, not linked: it brings some
+ * thirty libraries with it (TLS, Kerberos, LDAP), whose loading would
+ * slow every start of udpflowd and udpflows, though only the fleet store
+ * needs them. Its ABI has been libcurl.so.4 since 2006.
+ */
+#define CURL_SONAME	"libcurl.so.4"
+
+static struct curl_fns {
+	CURLcode	 (*global_init)(long);
+	CURL		*(*easy_init)(void);
+	void		 (*easy_cleanup)(CURL *);
+	void		 (*easy_reset)(CURL *);
+	CURLcode	 (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode	 (*easy_getinfo)(CURL *, CURLINFO, ...);
+	CURLcode	 (*easy_perform)(CURL *);
+	const char	*(*easy_strerror)(CURLcode);
+	char		*(*easy_escape)(CURL *, const char *, int);
+	void		 (*free)(void *);
+	curl_mime	*(*mime_init)(CURL *);
+	void		 (*mime_free)(curl_mime *);
+	curl_mimepart	*(*mime_addpart)(curl_mime *);
+	CURLcode	 (*mime_name)(curl_mimepart *, const char *);
+	CURLcode	 (*mime_filename)(curl_mimepart *, const char *);
+	CURLcode	 (*mime_data)(curl_mimepart *, const char *, size_t);
+} lc;
+
+static pthread_once_t lc_once = PTHREAD_ONCE_INIT;
+static char lc_err[256];	/* why libcurl is not there; "" when it is */
+
+static void
+lc_load(void)
+{
+	static const struct {
+		const char	*name;
+		size_t		 off;
+	} sym[] = {
+#define LC_SYM(f)	{ "curl_" #f, offsetof(struct curl_fns, f) }
+		LC_SYM(global_init), LC_SYM(easy_init), LC_SYM(easy_cleanup),
+		LC_SYM(easy_reset), LC_SYM(easy_setopt), LC_SYM(easy_getinfo),
+		LC_SYM(easy_perform), LC_SYM(easy_strerror),
+		LC_SYM(easy_escape), LC_SYM(free), LC_SYM(mime_init),
+		LC_SYM(mime_free), LC_SYM(mime_addpart), LC_SYM(mime_name),
+		LC_SYM(mime_filename), LC_SYM(mime_data),
+#undef LC_SYM
+	};
+	void *h = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+
+	if (h == NULL) {
+		snprintf(lc_err, sizeof(lc_err), "the fleet store needs "
+		    "libcurl (the Debian package libcurl4): %s", dlerror());
+		return;
+	}
+	for (size_t i = 0; i < sizeof(sym) / sizeof(sym[0]); i++) {
+		void *f = dlsym(h, sym[i].name);
+		if (f == NULL) {
+			snprintf(lc_err, sizeof(lc_err), "%s: no %s in it",
+			    CURL_SONAME, sym[i].name);
+			return;
+		}
+		/* POSIX: a function's address as dlsym gives it */
+		memcpy((char *)&lc + sym[i].off, &f, sizeof(f));
+	}
+	lc.global_init(CURL_GLOBAL_DEFAULT);
+}
 
 const char *
 ch_errmsg(const struct ch *c)
@@ -207,24 +277,24 @@ url_parse(struct ch *c, const char *url)
 struct ch *
 ch_open(const char *url, char *err, size_t errlen)
 {
-	static int curl_ready;
-	struct ch *c = calloc(1, sizeof(*c));
+	struct ch *c;
 	char *owned = NULL;
 
-	if (c == NULL) {
-		snprintf(err, errlen, "out of memory");
+	pthread_once(&lc_once, lc_load);
+	if (lc_err[0] != '\0') {
+		snprintf(err, errlen, "%s", lc_err);
 		return NULL;
 	}
-	if (!curl_ready) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		curl_ready = 1;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
 	}
 	c->timeout_ms = 10000;
 	if ((url = owned = ch_url_load(url, err, errlen)) == NULL) {
 		free(c);
 		return NULL;
 	}
-	if (url_parse(c, url) != 0 || (c->curl = curl_easy_init()) == NULL) {
+	if (url_parse(c, url) != 0 || (c->curl = lc.easy_init()) == NULL) {
 		snprintf(err, errlen, "%s", c->err[0] ? c->err :
 		    "out of memory");
 		free(owned);
@@ -241,7 +311,7 @@ ch_close(struct ch *c)
 	if (c == NULL)
 		return;
 	if (c->curl != NULL)
-		curl_easy_cleanup(c->curl);
+		lc.easy_cleanup(c->curl);
 	free(c->base);
 	free(c->where);
 	free(c->params);
@@ -279,7 +349,7 @@ on_data(char *p, size_t size, size_t n, void *arg)
 	a->buf[a->len] = '\0';
 	/* an error's text is kept whole, to be said */
 	long status = 0;
-	curl_easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, &status);
+	lc.easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (a->line == NULL || status != 200)
 		return add;
 	/* complete lines to the callback, the rest kept */
@@ -306,8 +376,8 @@ request(struct ch *c, const char *sql, int with_db, const char *body,
     size_t bodylen, const char *ext, const char *ext_struct,
     struct answer *a)
 {
-	char *q = curl_easy_escape(c->curl, sql, 0);
-	char *s = ext_struct ? curl_easy_escape(c->curl, ext_struct, 0) : NULL;
+	char *q = lc.easy_escape(c->curl, sql, 0);
+	char *s = ext_struct ? lc.easy_escape(c->curl, ext_struct, 0) : NULL;
 	size_t ulen = strlen(c->base) + strlen(c->params) + strlen(q) +
 	    (s ? strlen(s) : 0) + 256;
 	char *url = malloc(ulen);
@@ -323,39 +393,39 @@ request(struct ch *c, const char *sql, int with_db, const char *body,
 	    with_db && c->db[0] ? "&database=" : "", with_db ? c->db : "",
 	    c->params, "&output_format_json_quote_64bit_integers=0",
 	    s ? "&p_format=TabSeparated&p_structure=" : "", s ? s : "");
-	curl_easy_reset(c->curl);
-	curl_easy_setopt(c->curl, CURLOPT_URL, url);
-	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, connect_ms(c));
-	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, a);
+	lc.easy_reset(c->curl);
+	lc.easy_setopt(c->curl, CURLOPT_URL, url);
+	lc.easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
+	lc.easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, connect_ms(c));
+	lc.easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	lc.easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
+	lc.easy_setopt(c->curl, CURLOPT_WRITEDATA, a);
 	a->curl = c->curl;
 	if (c->abort != NULL) {
-		curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-		curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA,
+		lc.easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
+		lc.easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+		lc.easy_setopt(c->curl, CURLOPT_XFERINFODATA,
 		    (void *)(uintptr_t)c->abort);
 	}
 	if (ext != NULL) {
-		mime = curl_mime_init(c->curl);
-		curl_mimepart *part = curl_mime_addpart(mime);
-		curl_mime_name(part, "p");
-		curl_mime_filename(part, "p");
-		curl_mime_data(part, ext, CURL_ZERO_TERMINATED);
-		curl_easy_setopt(c->curl, CURLOPT_MIMEPOST, mime);
+		mime = lc.mime_init(c->curl);
+		curl_mimepart *part = lc.mime_addpart(mime);
+		lc.mime_name(part, "p");
+		lc.mime_filename(part, "p");
+		lc.mime_data(part, ext, CURL_ZERO_TERMINATED);
+		lc.easy_setopt(c->curl, CURLOPT_MIMEPOST, mime);
 	} else {
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body ? body : "");
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+		lc.easy_setopt(c->curl, CURLOPT_POSTFIELDS, body ? body : "");
+		lc.easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t)(body ? bodylen : 0));
 	}
-	CURLcode cc = curl_easy_perform(c->curl);
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+	CURLcode cc = lc.easy_perform(c->curl);
+	lc.easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (a->stopped) {
 		rc = 0;
 	} else if (cc == CURLE_OPERATION_TIMEDOUT) {
 		curl_off_t connected = 0;
-		curl_easy_getinfo(c->curl, CURLINFO_CONNECT_TIME_T, &connected);
+		lc.easy_getinfo(c->curl, CURLINFO_CONNECT_TIME_T, &connected);
 		if (connected == 0)
 			snprintf(c->err, sizeof(c->err), "%s: cannot connect "
 			    "within %ld ms", c->where, connect_ms(c));
@@ -364,7 +434,7 @@ request(struct ch *c, const char *sql, int with_db, const char *body,
 			    "within %g s", c->where, c->timeout_ms / 1000.0);
 	} else if (cc != CURLE_OK) {
 		snprintf(c->err, sizeof(c->err), "%s: %s", c->where,
-		    curl_easy_strerror(cc));
+		    lc.easy_strerror(cc));
 	} else if (status != 200) {
 		/* ClickHouse says why in the body: its first line */
 		const char *why = a->buf ? a->buf : "";
@@ -377,9 +447,9 @@ request(struct ch *c, const char *sql, int with_db, const char *body,
 			(void)a->line(a->buf, a->len, a->arg);
 	}
 done:
-	curl_mime_free(mime);
-	curl_free(q);
-	curl_free(s);
+	lc.mime_free(mime);
+	lc.free(q);
+	lc.free(s);
 	free(url);
 	return rc;
 }
