@@ -2,8 +2,8 @@
  * The store's connection: the schema and its migrations, the table of
  * every statement, opening and closing. Every statement is prepared once
  * and reused; values are always bound, never pasted into SQL. The schema
- * version lives in PRAGMA user_version and each migration runs in one
- * transaction with its version bump.
+ * version lives in PRAGMA user_version, and the migrations from a file's
+ * version to this build's run in one transaction with the version bump.
  */
 #include "config.h"
 
@@ -361,39 +361,62 @@ user_version(struct store *s, int *version)
 	return 0;
 }
 
+/* A schema newer than this build's: refused, saying so. */
+static int
+too_new(struct store *s, int version)
+{
+	store_set_err(s, "%s: schema version %d is newer than this udpflows "
+	    "understands (%d); use a newer udpflows", s->path, version,
+	    STORE_SCHEMA_VERSION);
+	return -1;
+}
+
+/*
+ * Every step from the file's version to this build's in one transaction,
+ * the version read again inside it (another writer may have upgraded the
+ * file meanwhile): an upgrade that fails changes nothing, and a new file
+ * gets its schema with one sync, not one a step.
+ */
 static int
 migrate(struct store *s)
 {
+	char bump[64];
 	int version;
 
 	if (user_version(s, &version) != 0)
 		return -1;
+	if (version > STORE_SCHEMA_VERSION)
+		return too_new(s, version);
+	if (version == STORE_SCHEMA_VERSION)
+		return 0;
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return store_db_fail(s, "starting the schema migration");
+	if (user_version(s, &version) != 0)
+		goto fail;
 	if (version > STORE_SCHEMA_VERSION) {
-		store_set_err(s, "%s: schema version %d is newer than this udpflows "
-		    "understands (%d); use a newer udpflows", s->path, version,
-		    STORE_SCHEMA_VERSION);
-		return -1;
+		too_new(s, version);
+		goto fail;
 	}
-	while (version < STORE_SCHEMA_VERSION) {
-		char bump[64];
-		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d",
-		    version + 1);
-		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-		    SQLITE_OK)
-			return store_db_fail(s, "starting the schema migration");
+	for (; version < STORE_SCHEMA_VERSION; version++)
 		if (sqlite3_exec(s->db, migrations[version], NULL, NULL,
-		    NULL) != SQLITE_OK ||
-		    sqlite3_exec(s->db, bump, NULL, NULL, NULL) != SQLITE_OK) {
+		    NULL) != SQLITE_OK) {
 			store_db_fail(s, "migrating the schema");
-			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-			return -1;
+			goto fail;
 		}
-		if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) !=
-		    SQLITE_OK)
-			return store_db_fail(s, "committing the schema migration");
-		version++;
+	snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", version);
+	if (sqlite3_exec(s->db, bump, NULL, NULL, NULL) != SQLITE_OK) {
+		store_db_fail(s, "migrating the schema");
+		goto fail;
+	}
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		store_db_fail(s, "committing the schema migration");
+		goto fail;
 	}
 	return 0;
+fail:
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
 }
 
 static int
