@@ -80,7 +80,7 @@ run_open(struct offline_run *r)
 
 	/* The database first: a bad one fails before a long read. */
 	r->created = access(r->o->dbpath, F_OK) != 0 && errno == ENOENT;
-	if ((r->db = store_open(r->o->dbpath, STORE_WRITE, errbuf,
+	if ((r->db = store_open(r->o->dbpath, STORE_WRITE_RUN, errbuf,
 	    sizeof(errbuf))) == NULL)
 		errx(1, "%s", errbuf);
 	if ((r->a = analyzer_new()) == NULL ||

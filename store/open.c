@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -419,6 +420,35 @@ fail:
 	return -1;
 }
 
+/*
+ * A run that created its database and was stopped midway (killed, the
+ * power cut) leaves its rollback journal behind, hot: it must be rolled
+ * back before the file can be read, which a read-only connection cannot
+ * do. A reader opens a second connection that may write, whose first
+ * read rolls the journal back, and then reads on with its own.
+ */
+static int
+roll_back_stopped_run(struct store *s)
+{
+	sqlite3 *db = NULL;
+	int rc;
+
+	if ((rc = sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL)) == SQLITE_OK) {
+		sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+		rc = sqlite3_exec(db, "PRAGMA user_version", NULL, NULL, NULL);
+	}
+	sqlite3_close(db);
+	if (rc != SQLITE_OK) {
+		store_set_err(s, "%s: a run that was creating it was stopped "
+		    "midway and must be rolled back, which needs write access "
+		    "to it and its directory (udpflowd -d %s does it)", s->path,
+		    s->path);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 check_version(struct store *s)
 {
@@ -443,6 +473,33 @@ check_version(struct store *s)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * check_version for a reader: once more after a stopped run is rolled
+ * back, and saying why when a run creating the database holds it.
+ */
+static int
+reader_check_version(struct store *s)
+{
+	char journal[PATH_MAX];
+
+	if (check_version(s) == 0)
+		return 0;
+	switch (sqlite3_extended_errcode(s->db)) {
+	case SQLITE_READONLY_ROLLBACK:
+		if (roll_back_stopped_run(s) != 0)
+			return -1;
+		return check_version(s);
+	case SQLITE_BUSY:
+		snprintf(journal, sizeof(journal), "%s-journal", s->path);
+		if (access(journal, F_OK) == 0)
+			store_set_err(s, "%s: a run creating it is still "
+			    "writing it (udpflowd -r); it can be read once the "
+			    "run is stored", s->path);
+		return -1;
+	}
+	return -1;
 }
 
 /* INSERT <head> (<row>),(<row>),... rows times. */
@@ -494,21 +551,65 @@ prepare_many(struct store *s)
  * checkpoint, each a page at a time, so larger pages make those fewer
  * calls.
  */
+/* 1: the file has no page yet (this open creates the database). */
 static int
-set_up_writer(struct store *s)
+is_new(struct store *s)
 {
+	sqlite3_stmt *st;
+	int rc, pages = -1;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA page_count", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return store_db_fail(s, "reading the database's size");
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		pages = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return store_db_fail(s, "reading the database's size");
+	return pages == 0;
+}
+
+static int
+set_up_writer(struct store *s, int run)
+{
+	const char *journal = "PRAGMA journal_mode = WAL; "
+	    "PRAGMA synchronous = NORMAL";
+
 	if (sqlite3_exec(s->db, "PRAGMA page_size = 16384", NULL, NULL,
 	    NULL) != SQLITE_OK)
 		return store_db_fail(s, "setting the page size");
-	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL,
-	    NULL) != SQLITE_OK ||
-	    sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL,
-	    NULL, NULL) != SQLITE_OK ||
+	/*
+	 * A new file starts in rollback-journal mode, and a run that
+	 * creates it keeps it until the run is stored (store_run_finish).
+	 * FULL: the journal is synced before the file is written, so that a
+	 * power cut loses at most the run.
+	 */
+	if (run && (s->direct = is_new(s)) < 0)
+		return -1;
+	if (s->direct)
+		journal = "PRAGMA synchronous = FULL";
+	if (sqlite3_exec(s->db, journal, NULL, NULL, NULL) != SQLITE_OK ||
 	    /* no temporary files outside the database's directory */
 	    sqlite3_exec(s->db, "PRAGMA temp_store = MEMORY", NULL,
 	    NULL, NULL) != SQLITE_OK)
 		return store_db_fail(s, "setting up the journal");
 	return migrate(s);
+}
+
+/*
+ * The run that created the database is stored: WAL from now on. When a
+ * reader keeps that from happening (the change needs the file alone),
+ * the database stays as it is, whole, and the next writer's open makes
+ * the change.
+ */
+void
+store_direct_end(struct store *s)
+{
+	if (!s->direct)
+		return;
+	s->direct = 0;
+	(void)sqlite3_exec(s->db, "PRAGMA journal_mode = WAL; "
+	    "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
 }
 
 /* The statements of the mode: a reader prepares only its few. */
@@ -569,7 +670,7 @@ store_open(const char *path, int mode, char *err, size_t errlen)
 		free(s);
 		return NULL;
 	}
-	s->mode = mode;
+	s->mode = mode == STORE_WRITE_RUN ? STORE_WRITE : mode;
 	s->wal_fd = -1;
 	s->db_fd = -1;
 	/* SQLite says "disk I/O error" of a directory: say what it is */
@@ -581,7 +682,8 @@ store_open(const char *path, int mode, char *err, size_t errlen)
 		return NULL;
 	}
 	if (open_connection(s) != 0 ||
-	    (mode == STORE_WRITE ? set_up_writer(s) : check_version(s)) != 0 ||
+	    (s->mode == STORE_WRITE ? set_up_writer(s, mode == STORE_WRITE_RUN) :
+	    reader_check_version(s)) != 0 ||
 	    prepare_all(s) != 0) {
 		snprintf(err, errlen, "%s", s->err);
 		store_close(s);

@@ -42,8 +42,14 @@ struct store_run_stats {
 /*
  * STORE_WRITE creates and upgrades; STORE_SEND (the fleet store's sender)
  * changes the outbox of a database that is there, at this version.
+ * STORE_WRITE_RUN is STORE_WRITE for one offline run: when this open
+ * creates the database, the run is written straight into its file (a
+ * rollback journal), not first into the WAL and then copied again by the
+ * checkpoint at its end; the database is in WAL mode, as any other, once
+ * the run is stored. Meanwhile a reader waits for the run (up to the busy
+ * timeout) instead of seeing an empty database.
  */
-enum { STORE_READ, STORE_WRITE, STORE_SEND };
+enum { STORE_READ, STORE_WRITE, STORE_SEND, STORE_WRITE_RUN };
 
 struct store *store_open(const char *path, int mode, char *err, size_t errlen);
 void store_close(struct store *);

@@ -79,9 +79,10 @@ struct store {
 	int64_t		 next_flow_id;	/* of the run's next flow */
 	int64_t		 first_flow_id;	/* of the run's first flow */
 	int		 in_txn;
+	int		 direct;	/* a new database's run: no WAL yet */
 	int		 wal_fd;	/* for early writeback, or -1 */
 	int		 db_fd;		/* the database file, likewise */
-	off_t		 wal_written;	/* bytes of it handed to the kernel */
+	off_t		 wal_written;	/* of the WAL (or of a run's database) hinted */
 	int		 outbox;	/* queue what is written for ClickHouse */
 	int64_t		 outbox_seq;	/* the last queued */
 	char		 err[512];
@@ -96,6 +97,9 @@ int64_t store_now_us(void);
 sqlite3_stmt *store_stmt(struct store *, enum stmt);
 /* Step a statement that returns no rows. */
 int store_exec(struct store *, sqlite3_stmt *, const char *what);
+
+/* After the run that created the database: WAL from now on. */
+void store_direct_end(struct store *);
 
 /* store/writeback.c */
 void store_wal_writeback(struct store *);

@@ -452,7 +452,10 @@ store_run_finish(struct store *s, const struct store_run_stats *rs,
 			goto fail;
 		s->outbox_seq += s->next_flow_id;
 	}
-	return store_commit_flushing(s);
+	if (store_commit_flushing(s) != 0)
+		return -1;
+	store_direct_end(s);
+	return 0;
 fail:
 	store_run_abort(s);
 	return -1;

@@ -16,22 +16,26 @@
 #ifdef SYNC_FILE_RANGE_WRITE
 /*
  * Descriptors of the WAL and the database of our own, for writeback
- * hints only; 0 once the WAL's is open. Closed by store_close, after the
+ * hints only; 0 once the WAL's is open, or the database's when a run
+ * writes straight into it (no WAL). Closed by store_close, after the
  * connection (see there).
  */
 static int
 writeback_open(struct store *s)
 {
+	const char *db = sqlite3_db_filename(s->db, "main");
+
+	if (s->db_fd < 0 && db != NULL && *db != '\0')
+		s->db_fd = open(db, O_RDONLY | O_CLOEXEC);
+	if (s->direct)
+		return s->db_fd >= 0 ? 0 : -1;
 	if (s->wal_fd >= 0)
 		return 0;
-	const char *db = sqlite3_db_filename(s->db, "main");
-	const char *wal = sqlite3_filename_wal(db);
+	const char *wal = db != NULL ? sqlite3_filename_wal(db) : NULL;
 	/* not created yet, or a database without a file */
 	if (wal == NULL || *wal == '\0' ||
 	    (s->wal_fd = open(wal, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
-	if (s->db_fd < 0)
-		s->db_fd = open(db, O_RDONLY | O_CLOEXEC);
 	return 0;
 }
 #endif
@@ -53,13 +57,19 @@ store_wal_writeback(struct store *s)
 #ifdef SYNC_FILE_RANGE_WRITE
 	if (writeback_open(s) != 0)
 		return;
-	off_t end = lseek(s->wal_fd, 0, SEEK_END);
+	/*
+	 * A run written straight into the database grows it at its end,
+	 * and rewrites pages before it (the indexes'): the whole file is
+	 * handed over each time.
+	 */
+	int fd = s->direct ? s->db_fd : s->wal_fd;
+	off_t end = lseek(fd, 0, SEEK_END);
 	if (end < s->wal_written)	/* truncated by a checkpoint */
 		s->wal_written = 0;
 	if (end - s->wal_written < WAL_WRITEBACK_EVERY)
 		return;
-	(void)sync_file_range(s->wal_fd, s->wal_written,
-	    end - s->wal_written, SYNC_FILE_RANGE_WRITE);
+	(void)sync_file_range(fd, s->direct ? 0 : s->wal_written,
+	    s->direct ? 0 : end - s->wal_written, SYNC_FILE_RANGE_WRITE);
 	s->wal_written = end;
 #else
 	(void)s;

@@ -1,12 +1,15 @@
 /*
  * The store's run writer: flows and errors in multi-row inserts of every
  * size (and the one-row tail), read back whole, ids in the order written;
- * a re-analysis deletes exactly the earlier run's flows by its id range.
+ * a re-analysis deletes exactly the earlier run's flows by its id range;
+ * a run that creates its database writes it without the WAL.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "common/flowstate.h"
 #include "store/store.h"
@@ -205,6 +208,99 @@ outbox_tests(const char *db)
 	store_close(s);
 }
 
+static int
+exists(const char *db, const char *suffix)
+{
+	char p[96];
+
+	snprintf(p, sizeof(p), "%s%s", db, suffix);
+	return access(p, F_OK) == 0;
+}
+
+static void
+remove_db(const char *db)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+	char p[96];
+
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", db, suffix[i]);
+		unlink(p);
+	}
+}
+
+static char *
+journal_mode(const char *db)
+{
+	static char mode[16];
+	sqlite3 *h;
+	sqlite3_stmt *st;
+
+	snprintf(mode, sizeof(mode), "?");
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			snprintf(mode, sizeof(mode), "%s",
+			    (const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(h);
+	return mode;
+}
+
+/*
+ * STORE_WRITE_RUN: a run that creates the database writes into its file
+ * (a rollback journal while it goes, no WAL), and leaves it in WAL mode;
+ * a run into a database that is there goes through the WAL as before.
+ */
+static void
+direct_run(const char *db, const char *digest, int port0, int is_new)
+{
+	char err[256];
+	struct store *s = store_open(db, STORE_WRITE_RUN, err, sizeof(err));
+	struct store_input in = { .name = digest, .linktype = 1 };
+	struct store_run_stats rs = { .flows = NFLOWS };
+	const char *what = is_new ? "a new database" : "a database there";
+	int replaced;
+
+	ok(s != NULL, "%s: opened for a run", what);
+	if (s == NULL)
+		return;
+	snprintf(in.digest, sizeof(in.digest), "%s", digest);
+	make_flows(port0);
+	ok(store_run_begin(s, "offline") == 0 && store_run_input(s, &in) == 0 &&
+	    store_run_flows(s, flows, NFLOWS, store_run_next_id(s)) == 0,
+	    "%s: a run's flows written", what);
+	is_int(exists(db, "-wal"), !is_new, "%s: %s WAL while the run goes",
+	    what, is_new ? "no" : "the");
+	is_int(exists(db, "-journal"), is_new,
+	    "%s: %s rollback journal while the run goes", what,
+	    is_new ? "a" : "no");
+	ok(store_run_finish(s, &rs, &replaced) == 0, "%s: the run stored",
+	    what);
+	ok(!exists(db, "-journal"), "%s: no journal left", what);
+	store_close(s);
+	const char *mode = journal_mode(db);
+	ok(strcmp(mode, "wal") == 0, "%s: in WAL mode after the run (%s)",
+	    what, mode);
+}
+
+static void
+direct_tests(const char *db)
+{
+	struct seen c;
+
+	remove_db(db);
+	direct_run(db, "cccc", 50000, 1);
+	query(db, 50000, &c);
+	is_int(c.n, 1, "a new database: its run's flows are there");
+	direct_run(db, "dddd", 51000, 0);
+	query(db, -1, &c);
+	is_int(c.n, 2 * NFLOWS, "a database there: both runs' flows are there");
+	remove_db(db);
+}
+
 int
 main(void)
 {
@@ -253,6 +349,10 @@ main(void)
 	    "once sent, it is cleared");
 	store_close(s);
 	outbox_tests(db);
+
+	char direct[80];
+	snprintf(direct, sizeof(direct), "%s.new", db);
+	direct_tests(direct);
 
 	char side[80];
 	unlink(db);
