@@ -10,12 +10,14 @@
 #include "daemon/tcp_track.h"
 
 /*
- * A UDP or TCP packet decoded, its index slot and sent-table bucket
- * prefetched, its flow prefetched when the next packet comes (the slot
- * names it by then), and accounted only when PIPE_DEPTH more packets have
- * been read and decoded: by then all are in cache (one packet was not
- * time enough for a line from memory). Anything that looks at the
- * flows settles them all first (analyzer_settle).
+ * A UDP or TCP packet decoded, its index slot, sent-table bucket and its
+ * source's host-TTL slot prefetched, its flow prefetched when the next
+ * packet comes (the slot names it by then), and accounted (its TTL noted
+ * too) only when PIPE_DEPTH more packets have been read and decoded: by
+ * then all are in cache (one packet was not time enough for a line from
+ * memory). Anything that looks at the flows settles them all first
+ * (analyzer_settle), and a packet that does not wait has its TTL noted
+ * after those waiting, so that TTLs are noted in the order packets came.
  */
 #define PIPE_DEPTH	3
 #define PIPE_SLOTS	(PIPE_DEPTH + 1)
@@ -28,6 +30,7 @@ struct pending {
 	int		 from_a;
 	uint64_t	 hash;
 	uint64_t	 sent_key;
+	uint64_t	 host_key;	/* 0: no TTL to note */
 };
 
 struct analyzer {
@@ -424,6 +427,24 @@ later_fragment(struct analyzer *a, const struct decoded *d, int64_t ts_us)
 	account(a, &t, d->ip_bytes, d->ttl, ts_us, &back, NULL);
 }
 
+/* Whether d waits on the pipeline (pipeline_push), as the dispatch says. */
+static int
+pipelined(const struct decoded *d)
+{
+	return d->frag != FRAG_LATER && d->icmp == ICMP_NONE;
+}
+
+/*
+ * The TTL of a packet that does not wait, noted after those waiting are,
+ * so that the hosts' TTLs are noted in the order the packets came.
+ */
+static void
+note_now(struct analyzer *a, const struct decoded *d, uint64_t iface)
+{
+	settle(a);
+	host_ttl_note(a->hosts, d, iface);
+}
+
 void
 analyzer_packet_on(struct analyzer *a, int handle, int linktype,
     const uint8_t *pkt, uint32_t caplen, int64_t ts_us)
@@ -435,11 +456,19 @@ analyzer_packet_on(struct analyzer *a, int handle, int linktype,
 	if (decode_counted(a, linktype, pkt, caplen, d, ts_us) != 0)
 		return;
 	uint64_t iface = (uint64_t)handle << 32 | d->link_if;
-	if (host_ttl_reference(d))
-		host_ttl_note(a->hosts, d, iface);
+	int reference = host_ttl_reference(d);
 	if (a->dedupe != NULL && dedupe_seen(a->dedupe, d, iface, ts_us)) {
 		a->st.duplicates++;
+		if (reference)
+			note_now(a, d, iface);
 		return;
+	}
+	p->host_key = 0;
+	if (reference) {
+		if (pipelined(d))
+			p->host_key = host_ttl_prefetch(a->hosts, d, iface);
+		else
+			note_now(a, d, iface);
 	}
 	a->st.decoded++;
 	/* a capture without ICMP of a family cannot show its errors */
@@ -478,6 +507,8 @@ settle_oldest(struct analyzer *a)
 
 	a->head = (a->head + 1) % PIPE_SLOTS;
 	a->npend--;
+	if (p->host_key != 0)
+		host_ttl_note_key(a->hosts, p->host_key, d->ttl);
 	if ((f = account_key(a, &p->k, p->hash, p->from_a, d->ip_bytes,
 	    d->ttl, p->ts_us, &back, &created)) == NULL)
 		return;

@@ -60,11 +60,24 @@ host_ttl_reference(const struct decoded *d)
 }
 
 void
+host_ttl_note_key(struct host_ttl *h, uint64_t k, uint8_t ttl)
+{
+	h->slot[k & (HOST_TTL_SLOTS - 1)] = (k & HOST_TTL_KEY) | ttl;
+}
+
+void
 host_ttl_note(struct host_ttl *h, const struct decoded *d, uint64_t iface)
+{
+	host_ttl_note_key(h, host_key(d->t.family, d->t.src, iface), d->ttl);
+}
+
+uint64_t
+host_ttl_prefetch(struct host_ttl *h, const struct decoded *d, uint64_t iface)
 {
 	uint64_t k = host_key(d->t.family, d->t.src, iface);
 
-	h->slot[k & (HOST_TTL_SLOTS - 1)] = (k & HOST_TTL_KEY) | d->ttl;
+	__builtin_prefetch(&h->slot[k & (HOST_TTL_SLOTS - 1)], 1);
+	return k;
 }
 
 uint8_t

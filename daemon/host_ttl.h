@@ -27,6 +27,14 @@ int host_ttl_reference(const struct decoded *d);
 /* d's source sends with d's TTL, as seen on interface iface. */
 void host_ttl_note(struct host_ttl *, const struct decoded *d,
     uint64_t iface);
+/*
+ * The same in two steps, for a packet that waits on the analyzer's
+ * pipeline: the slot of d's source fetched now (the key returned), the
+ * TTL noted when the packet is accounted.
+ */
+uint64_t host_ttl_prefetch(struct host_ttl *, const struct decoded *d,
+    uint64_t iface);
+void host_ttl_note_key(struct host_ttl *, uint64_t key, uint8_t ttl);
 /* The TTL of addr's packets on iface; 0: unknown. */
 uint8_t host_ttl_find(const struct host_ttl *, uint8_t family,
     const uint8_t addr[16], uint64_t iface);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli/timearg.h"
+#include "daemon/analyzer.h"
 #include "daemon/capture_digest.h"
 #include "daemon/expiry_wheel.h"
 #include "daemon/export.h"
@@ -818,6 +819,72 @@ test_hugemem(void)
 	hugemem_free(NULL, HUGEMEM_PAGE);
 }
 
+/* An IPv4 packet from 198.18.0.x to 198.18.0.y, its 8 bytes of L4 after. */
+static size_t
+ip4_packet(uint8_t *b, uint8_t proto, uint8_t ttl, uint8_t x, uint8_t y,
+    const uint8_t *l4, size_t l4len)
+{
+	size_t n = 20 + l4len;
+
+	memset(b, 0, 20);
+	b[0] = 0x45;
+	b[2] = (uint8_t)(n >> 8);
+	b[3] = (uint8_t)n;
+	b[8] = ttl;
+	b[9] = proto;
+	b[12] = 198, b[13] = 18, b[15] = x;
+	b[16] = 198, b[17] = 18, b[19] = y;
+	memcpy(b + 20, l4, l4len);
+	return n;
+}
+
+/*
+ * A host's TTL is noted in the order its packets came, those waiting on
+ * the analyzer's pipeline (noted when accounted) and those that do not
+ * wait (an echo reply) alike: a reset is compared with the TTL of the
+ * host's last packet.
+ */
+static void
+test_host_ttl_order(void)
+{
+	struct analyzer *a = analyzer_new();
+	uint8_t pkt[64];
+	/* 40000 -> 80 SYN, 80 -> 40000 RST+ACK, 53 -> 5353, echo reply */
+	const uint8_t syn[20] = { 0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0,
+	    0x50, 0x02, 0xff, 0xff };
+	const uint8_t rst[20] = { 0, 80, 0x9c, 0x40, 0, 0, 0, 0, 0, 0, 0, 2,
+	    0x50, 0x14, 0, 0 };
+	const uint8_t udp[8] = { 0, 53, 0x14, 0xe9, 0, 8, 0, 0 };
+	const uint8_t echo[8] = { 0, 0, 0, 0, 0, 1, 0, 1 };
+	int64_t t = 1000000;
+
+	ok(a != NULL, "host TTL: an analyzer");
+	if (a == NULL)
+		return;
+	analyzer_packet(a, LINK_RAW, pkt, (uint32_t)ip4_packet(pkt, 6, 64, 1,
+	    2, syn, sizeof(syn)), t++);
+	analyzer_packet(a, LINK_RAW, pkt, (uint32_t)ip4_packet(pkt, 6, 50, 2,
+	    1, rst, sizeof(rst)), t++);
+	analyzer_packet(a, LINK_RAW, pkt, (uint32_t)ip4_packet(pkt, 17, 60, 2,
+	    1, udp, sizeof(udp)), t++);
+	analyzer_packet(a, LINK_RAW, pkt, (uint32_t)ip4_packet(pkt, 1, 64, 2,
+	    1, echo, sizeof(echo)), t++);
+
+	const uint8_t c[4] = { 198, 18, 0, 1 }, h[4] = { 198, 18, 0, 2 };
+	struct tuple tt = tuple4(c, 40000, h, 80);
+	struct flow_key k;
+	int from_a;
+	tt.proto = PROTO_TCP;
+	flow_key_make(&tt, &k, &from_a);
+	struct flow *f = flow_table_find(analyzer_settle(a), &k);
+	ok(f != NULL, "host TTL: the TCP flow is there");
+	if (f != NULL)
+		is_int(analyzer_dst_ttl(a, f), 64, "host TTL: the reset is "
+		    "compared with the host's last packet (the echo reply, "
+		    "after a datagram that waited on the pipeline)");
+	analyzer_free(a);
+}
+
 int
 main(void)
 {
@@ -833,5 +900,6 @@ main(void)
 	test_wheel_rules();
 	test_wheel_vs_scan();
 	test_hugemem();
+	test_host_ttl_order();
 	return tap_done();
 }
