@@ -532,9 +532,17 @@ prepare_rows(struct store *s, const char *head, const char *row, int rows)
 	return st;
 }
 
-static int
-prepare_many(struct store *s)
+/*
+ * The multi-row INSERTs of a run's flows and errors, made at the run's
+ * first flows (store_run_flows), not at open: parsing statements of
+ * thousands of parameters takes milliseconds, which an offline run's
+ * writer thread spends while the reader reads instead of before.
+ */
+int
+store_prepare_many(struct store *s)
 {
+	if (s->flows_many[0] != NULL)
+		return 0;
 	for (size_t i = 0; i < MANY_SIZES; i++)
 		if ((s->flows_many[i] = prepare_rows(s, FLOW_INSERT, FLOW_ROW,
 		    store_many_rows[i])) == NULL ||
@@ -628,8 +636,6 @@ prepare_all(struct store *s)
 		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK)
 			return store_db_fail(s, "preparing a statement");
 	}
-	if (s->mode == STORE_WRITE && prepare_many(s) != 0)
-		return -1;
 	return 0;
 }
 

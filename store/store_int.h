@@ -98,6 +98,8 @@ sqlite3_stmt *store_stmt(struct store *, enum stmt);
 /* Step a statement that returns no rows. */
 int store_exec(struct store *, sqlite3_stmt *, const char *what);
 
+/* The multi-row statements, once (store/open.c). */
+int store_prepare_many(struct store *);
 /* After the run that created the database: WAL from now on. */
 void store_direct_end(struct store *);
 

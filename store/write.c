@@ -288,6 +288,8 @@ store_run_flows(struct store *s, const struct flow_record *v, size_t n,
 	size_t done = 0, fi = 0, ei = 0;
 	int rows;
 
+	if (store_prepare_many(s) != 0)
+		return -1;
 	if (id0 != s->next_flow_id) {
 		store_set_err(s, "%s: writing flows: row %lld given, %lld is "
 		    "next", s->path, (long long)id0,
