@@ -154,8 +154,8 @@ account(struct analyzer *a, const struct tuple *t, uint32_t bytes,
 	struct flow_key k;
 	int from_a;
 
-	flow_key_make(t, &k, &from_a);
-	return account_key(a, &k, flow_key_hash(&k), from_a, bytes, ttl, ts_us,
+	uint64_t hash = flow_key_make(t, &k, &from_a);
+	return account_key(a, &k, hash, from_a, bytes, ttl, ts_us,
 	    back, created);
 }
 
@@ -229,14 +229,14 @@ quote_flow(struct analyzer *a, const struct decoded *d, int64_t ts_us,
 	struct tuple t = d->quote;
 	if (d->quote_frag == FRAG_LATER)
 		frag_table_find(&a->frags, &d->quote, d->quote_frag_id, &t);
-	flow_key_make(&t, k, from_a);
+	uint64_t hash = flow_key_make(&t, k, from_a);
 	*m = SENT_NONE;
 	if (d->quote_depth == QUOTE_PORTS && d->quote_has_l4 &&
 	    d->quote_frag != FRAG_LATER) {
 		struct sent_pkt q = { &t, d->quote_ip_bytes,
 		    t.family == 4 ? d->quote_frag_id : 0, d->quote_l4 };
 		f = flow_table_find(a->flows, k);
-		*m = sent_table_match(a->sent, &q, flow_key_hash(k), ts_us,
+		*m = sent_table_match(a->sent, &q, hash, ts_us,
 		    f == NULL, hit);
 	}
 	if (*m == SENT_ALTERED && hit->rewritten) {
@@ -394,8 +394,7 @@ pipeline_push(struct analyzer *a, struct pending *p, uint64_t iface,
 
 	p->ts_us = ts_us;
 	p->iface = iface;
-	flow_key_make(&d->t, &p->k, &p->from_a);
-	p->hash = flow_key_hash(&p->k);
+	p->hash = flow_key_make(&d->t, &p->k, &p->from_a);
 	flow_table_prefetch(a->flows, p->hash);
 	if (d->t.has_ports) {
 		struct sent_pkt sp = sent_of(d);

@@ -142,13 +142,26 @@ addr_cmp(const uint64_t a[2], const uint64_t b[2])
 	return (x > y) - (x < y);
 }
 
+/* The hash of a key's five 8-byte words: two products, then one more. */
+static inline uint64_t
+key_words_hash(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1,
+    uint64_t tail)
+{
+	uint64_t m0 = mix_mum(a0 ^ 0xa0761d6478bd642full,
+	    a1 ^ 0xe7037ed1a0b428dbull);
+	uint64_t m1 = mix_mum(b0 ^ 0x8ebc6af09c88c6e3ull,
+	    b1 ^ 0x589965cc75374cc3ull);
+	uint64_t h = mix_mum(m0 ^ tail ^ 0x1d8e4e27c47d124full,
+	    m1 ^ 0x9e3779b97f4a7c15ull);
+	return h ? h : 1;			/* 0 marks a free slot */
+}
+
 /*
- * The key is written as five whole words: flow_key_hash reads it back as
- * words at once, and a word load from several smaller stores cannot be
- * forwarded (it waited for the stores to reach the cache, half the
- * hash's time).
+ * The key is written as five whole words, and hashed from the words as
+ * they are made: reading them back would wait for the stores (a load
+ * spanning or splitting stores is not forwarded).
  */
-void
+uint64_t
 flow_key_make(const struct tuple *t, struct flow_key *k, int *from_a)
 {
 	size_t alen = t->family == 6 ? 16 : 4;
@@ -170,29 +183,23 @@ flow_key_make(const struct tuple *t, struct flow_key *k, int *from_a)
 	    .family = t->family, .has_ports = t->has_ports };
 	memcpy(&w, &tail.pa, sizeof(w));
 #endif
-	memcpy(k->a, *from_a ? s : d, 16);
-	memcpy(k->b, *from_a ? d : s, 16);
+	const uint64_t *ka = *from_a ? s : d, *kb = *from_a ? d : s;
+	memcpy(k->a, ka, 16);
+	memcpy(k->b, kb, 16);
 	memcpy(&k->pa, &w, sizeof(w));
+	return key_words_hash(ka[0], ka[1], kb[0], kb[1], w);
 }
 
-/* The key's five 8-byte words: two independent products, then one more. */
 uint64_t
 flow_key_hash(const struct flow_key *k)
 {
-	const uint8_t *p = (const uint8_t *)k;
 	uint64_t w[5];
 
 	_Static_assert(sizeof(*k) == 40, "flow_key is five words");
 	_Static_assert(offsetof(struct flow_key, pa) == 32,
 	    "ports, protocol and family are the fifth word");
-	memcpy(w, p, sizeof(w));
-	uint64_t m0 = mix_mum(w[0] ^ 0xa0761d6478bd642full,
-	    w[1] ^ 0xe7037ed1a0b428dbull);
-	uint64_t m1 = mix_mum(w[2] ^ 0x8ebc6af09c88c6e3ull,
-	    w[3] ^ 0x589965cc75374cc3ull);
-	uint64_t h = mix_mum(m0 ^ w[4] ^ 0x1d8e4e27c47d124full,
-	    m1 ^ 0x9e3779b97f4a7c15ull);
-	return h ? h : 1;			/* 0 marks a free slot */
+	memcpy(w, k, sizeof(w));
+	return key_words_hash(w[0], w[1], w[2], w[3], w[4]);
 }
 
 static struct flow *

@@ -94,9 +94,10 @@ void flow_table_free(struct flow_table *);
 
 /*
  * Build the canonical key of a tuple; *from_a tells whether the tuple's
- * source is side a of the key.
+ * source is side a of the key. Returns the key's flow_key_hash.
  */
-void flow_key_make(const struct tuple *t, struct flow_key *k, int *from_a);
+uint64_t flow_key_make(const struct tuple *t, struct flow_key *k,
+    int *from_a);
 
 /*
  * Find the flow of key k, or create it with src on side a when from_a says
