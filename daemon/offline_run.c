@@ -314,7 +314,7 @@ nothing_decoded(const struct analyzer_stats *st)
 static void
 remove_database(const char *path)
 {
-	static const char *const suffix[] = { "", "-wal", "-shm" };
+	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
 	char name[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++)
