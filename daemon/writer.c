@@ -25,7 +25,8 @@ by_first_seen(const void *x, const void *y)
 /*
  * At a tick: the flows to write (changed since written, and either quiet
  * for quiet_us or idle past their timeout) and the flows to drop (idle
- * past their timeout); at the end (all), every flow is both.
+ * past their timeout); at the end (all), every flow changed since written
+ * is written, and none is dropped: the table goes with the analyzer.
  */
 struct idle {
 	struct flow		**v;		/* to write */
@@ -81,7 +82,8 @@ collect_idle(struct flow *f, void *arg)
 
 	if (write && push(&c->v, &c->n, &c->cap, f) != 0)
 		c->nomem = 1;
-	if (expired && push(&c->gone, &c->ngone, &c->capgone, f) != 0)
+	if (expired && !c->all &&
+	    push(&c->gone, &c->ngone, &c->capgone, f) != 0)
 		c->nomem = 1;
 	if (!expired && c->wheel != NULL)
 		idle_refile(c, f, write);
