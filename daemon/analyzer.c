@@ -426,13 +426,6 @@ later_fragment(struct analyzer *a, const struct decoded *d, int64_t ts_us)
 	account(a, &t, d->ip_bytes, d->ttl, ts_us, &back, NULL);
 }
 
-/* Whether d waits on the pipeline (pipeline_push), as the dispatch says. */
-static int
-pipelined(const struct decoded *d)
-{
-	return d->frag != FRAG_LATER && d->icmp == ICMP_NONE;
-}
-
 /*
  * The TTL of a packet that does not wait, noted after those waiting are,
  * so that the hosts' TTLs are noted in the order the packets came.
@@ -462,13 +455,6 @@ analyzer_packet_on(struct analyzer *a, int handle, int linktype,
 			note_now(a, d, iface);
 		return;
 	}
-	p->host_key = 0;
-	if (reference) {
-		if (pipelined(d))
-			p->host_key = host_ttl_prefetch(a->hosts, d, iface);
-		else
-			note_now(a, d, iface);
-	}
 	a->st.decoded++;
 	/* a capture without ICMP of a family cannot show its errors */
 	a->st.ip_pkts[d->t.family == 6]++;
@@ -476,15 +462,21 @@ analyzer_packet_on(struct analyzer *a, int handle, int linktype,
 	    d->t.proto == PROTO_ICMPV6;
 	if (d->encap.ntunnels > 0)
 		account_tunnels(a, d, ts_us);
-	if (d->frag == FRAG_LATER)
-		later_fragment(a, d, ts_us);
-	else if (d->icmp == ICMP_INFO)
-		a->st.icmp_info++;
-	else if (d->icmp == ICMP_ERROR) {
+	if (d->frag == FRAG_LATER || d->icmp != ICMP_NONE) {
+		/* not waiting: those waiting first, then its TTL and itself */
 		settle(a);
-		icmp_error(a, d, ts_us);
-	} else
-		pipeline_push(a, p, iface, ts_us);
+		if (reference)
+			host_ttl_note(a->hosts, d, iface);
+		if (d->frag == FRAG_LATER)
+			later_fragment(a, d, ts_us);
+		else if (d->icmp == ICMP_INFO)
+			a->st.icmp_info++;
+		else
+			icmp_error(a, d, ts_us);
+		return;
+	}
+	p->host_key = reference ? host_ttl_prefetch(a->hosts, d, iface) : 0;
+	pipeline_push(a, p, iface, ts_us);
 }
 
 /* What the sent-packet table keeps of a decoded UDP or TCP packet. */

@@ -343,23 +343,30 @@ store_exec(struct store *s, sqlite3_stmt *st, const char *what)
 }
 
 
+/* The value of a PRAGMA that answers one integer; what: for the error. */
 static int
-user_version(struct store *s, int *version)
+pragma_int(struct store *s, const char *sql, int *v, const char *what)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	*version = 0;
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return store_db_fail(s, "reading the schema version");
+	*v = 0;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return store_db_fail(s, what);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		*version = sqlite3_column_int(st, 0);
+		*v = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW)
-		return store_db_fail(s, "reading the schema version");
+		return store_db_fail(s, what);
 	return 0;
+}
+
+static int
+user_version(struct store *s, int *version)
+{
+	return pragma_int(s, "PRAGMA user_version", version,
+	    "reading the schema version");
 }
 
 /* A schema newer than this build's: refused, saying so. */
@@ -442,8 +449,8 @@ roll_back_stopped_run(struct store *s)
 	if (rc != SQLITE_OK) {
 		store_set_err(s, "%s: a run that was creating it was stopped "
 		    "midway and must be rolled back, which needs write access "
-		    "to it and its directory (udpflowd -d %s does it)", s->path,
-		    s->path);
+		    "to it and its directory (the next udpflowd run on it does "
+		    "it)", s->path);
 		return -1;
 	}
 	return 0;
@@ -552,6 +559,22 @@ store_prepare_many(struct store *s)
 	return 0;
 }
 
+/* 1: the file has no page yet (this open creates the database). */
+static int
+is_new(struct store *s)
+{
+	int pages;
+
+	if (pragma_int(s, "PRAGMA page_count", &pages,
+	    "reading the database's size") != 0)
+		return -1;
+	return pages == 0;
+}
+
+/* A writer's journal, but while a run creates the database. */
+static const char wal_settings[] =
+    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL";
+
 /*
  * A writer's settings. The page size applies to a new database only (a
  * no-op on one that has pages): a run's transaction goes through the WAL,
@@ -559,29 +582,10 @@ store_prepare_many(struct store *s)
  * checkpoint, each a page at a time, so larger pages make those fewer
  * calls.
  */
-/* 1: the file has no page yet (this open creates the database). */
-static int
-is_new(struct store *s)
-{
-	sqlite3_stmt *st;
-	int rc, pages = -1;
-
-	if (sqlite3_prepare_v2(s->db, "PRAGMA page_count", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return store_db_fail(s, "reading the database's size");
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		pages = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return store_db_fail(s, "reading the database's size");
-	return pages == 0;
-}
-
 static int
 set_up_writer(struct store *s, int run)
 {
-	const char *journal = "PRAGMA journal_mode = WAL; "
-	    "PRAGMA synchronous = NORMAL";
+	const char *journal = wal_settings;
 
 	if (sqlite3_exec(s->db, "PRAGMA page_size = 16384", NULL, NULL,
 	    NULL) != SQLITE_OK)
@@ -616,8 +620,7 @@ store_direct_end(struct store *s)
 	if (!s->direct)
 		return;
 	s->direct = 0;
-	(void)sqlite3_exec(s->db, "PRAGMA journal_mode = WAL; "
-	    "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+	(void)sqlite3_exec(s->db, wal_settings, NULL, NULL, NULL);
 }
 
 /* The statements of the mode: a reader prepares only its few. */
