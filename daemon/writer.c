@@ -316,6 +316,7 @@ struct writer_async {
 	struct writer_batch	*head, *tail;
 	size_t		 queued;
 	struct writer_batch	*filling;	/* the reader's, not queued yet */
+	struct writer_batch	*spare;		/* written, for the reader to refill */
 	int		 done;		/* no more batches will come */
 	int		 failed;
 	int64_t		 first_id, next_id;	/* the reader's numbering */
@@ -344,11 +345,12 @@ async_main(void *arg)
 		pthread_mutex_unlock(&w->mu);
 		/* the store is this thread's alone until finish */
 		int rc = failed ? 0 : batch_write(w->s, b);
-		writer_batch_free(b);
 		pthread_mutex_lock(&w->mu);
 		w->queued--;
 		if (rc != 0)
 			w->failed = 1;
+		b->next = w->spare;
+		w->spare = b;
 		pthread_cond_broadcast(&w->cv);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -376,7 +378,21 @@ writer_async_start(struct store *s)
 	return w;
 }
 
-/* Queue a batch (NULL: memory ran out); -1 once anything failed. */
+/*
+ * A written batch filled again keeps its arrays: a new one for every 512
+ * flows cost the reader page faults, and realloc copies as it grew.
+ */
+static void
+batch_empty(struct writer_batch *b)
+{
+	b->n = b->nerrs = b->nencaps = 0;
+	b->next = NULL;
+}
+
+/*
+ * Queue a batch (NULL: memory ran out) and take a written one to fill
+ * next, if there is one; -1 once anything failed.
+ */
 static int
 async_put(struct writer_async *w, struct writer_batch *b)
 {
@@ -396,6 +412,11 @@ async_put(struct writer_async *w, struct writer_batch *b)
 		w->tail = b;
 		w->queued++;
 		pthread_cond_broadcast(&w->cv);
+		if (w->filling == NULL && w->spare != NULL) {
+			w->filling = w->spare;
+			w->spare = w->filling->next;
+			batch_empty(w->filling);
+		}
 	}
 	pthread_mutex_unlock(&w->mu);
 	if (rc != 0)
@@ -435,7 +456,10 @@ async_append(struct writer_async *w, struct analyzer *a, struct flow **v,
     size_t n, int fresh)
 {
 	for (size_t off = 0, m; off < n; off += m) {
-		m = n - off < ASYNC_BATCH_FLOWS ? n - off : ASYNC_BATCH_FLOWS;
+		/* a batch never outgrows its first arrays */
+		size_t room = ASYNC_BATCH_FLOWS -
+		    (w->filling != NULL ? w->filling->n : 0);
+		m = n - off < room ? n - off : room;
 		if ((w->filling = writer_batch_append(w->filling, a, v + off, m,
 		    fresh)) == NULL)
 			return async_put(w, NULL);
@@ -564,6 +588,11 @@ writer_async_finish(struct writer_async *w, struct analyzer *a)
 	pthread_join(w->thread, NULL);
 	if (w->failed)
 		rc = -1;
+	while (w->spare != NULL) {
+		struct writer_batch *b = w->spare;
+		w->spare = b->next;
+		writer_batch_free(b);
+	}
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
 	expiry_wheel_free(w->wheel);
