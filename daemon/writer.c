@@ -389,10 +389,7 @@ batch_empty(struct writer_batch *b)
 	b->next = NULL;
 }
 
-/*
- * Queue a batch (NULL: memory ran out) and take a written one to fill
- * next, if there is one; -1 once anything failed.
- */
+/* Queue a batch (NULL: memory ran out); -1 once anything failed. */
 static int
 async_put(struct writer_async *w, struct writer_batch *b)
 {
@@ -412,11 +409,6 @@ async_put(struct writer_async *w, struct writer_batch *b)
 		w->tail = b;
 		w->queued++;
 		pthread_cond_broadcast(&w->cv);
-		if (w->filling == NULL && w->spare != NULL) {
-			w->filling = w->spare;
-			w->spare = w->filling->next;
-			batch_empty(w->filling);
-		}
 	}
 	pthread_mutex_unlock(&w->mu);
 	if (rc != 0)
@@ -431,7 +423,16 @@ async_queue_filling(struct writer_async *w)
 	struct writer_batch *b = w->filling;
 
 	w->filling = NULL;
-	return async_put(w, b);
+	if (async_put(w, b) != 0)
+		return -1;
+	/* a written batch, if there is one, is the next to fill */
+	pthread_mutex_lock(&w->mu);
+	if ((w->filling = w->spare) != NULL) {
+		w->spare = w->filling->next;
+		batch_empty(w->filling);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return 0;
 }
 
 /* Flows without a row first, each group oldest first. */
