@@ -162,10 +162,13 @@ sessions() {	# port sport args...: a v4 and a v6 client, both connected
 	tcp_ready established "$port" 2
 }
 tcp_failures() {
-	# the server process is killed: its kernel closes with FIN
+	# the server process is killed: its kernel closes with FIN. Pings a
+	# second apart and the kill half-way between two (after the third), so
+	# that a late start on a loaded machine cannot leave a ping unread at
+	# the kill, which would make the kernel reset instead.
 	server 8084
-	sessions 8084 41004 --rounds 6
-	sleep 1.3
+	sessions 8084 41004 --rounds 6 --gap 1
+	sleep 2.5
 	kill -KILL $srv; wait $c4 $c6 2>/dev/null
 	sleep 1
 	# a server crashes with unread data: its kernel resets (RST)
