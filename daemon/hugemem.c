@@ -1,6 +1,9 @@
+#include <malloc.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "daemon/hugemem.h"
 
@@ -48,4 +51,59 @@ hugemem_free(void *p, size_t size)
 		free(p);
 	else
 		munmap(p, whole_pages(size));
+}
+
+/* the heap's growth step */
+#define HEAP_STEP	((size_t)64 << 20)
+#define SMALL_PAGE	((uintptr_t)4096)
+#define HEAP_NUDGE	((size_t)64 << 10)	/* below M_MMAP_THRESHOLD */
+
+static pthread_mutex_t	heap_mu = PTHREAD_MUTEX_INITIALIZER;
+static uintptr_t	heap_advised;	/* up to here; 0: not in use */
+
+void
+hugemem_heap_grown(void)
+{
+	pthread_mutex_lock(&heap_mu);
+	void *brk_now = sbrk(0);
+	uintptr_t top = (uintptr_t)brk_now & ~(SMALL_PAGE - 1);
+	if (heap_advised != 0 && brk_now != (void *)-1) {
+#ifdef MADV_HUGEPAGE
+		if (top > heap_advised)
+			(void)madvise((void *)heap_advised, top - heap_advised,
+			    MADV_HUGEPAGE);
+#endif
+		heap_advised = top;	/* below it when trimmed: again from there */
+	}
+	pthread_mutex_unlock(&heap_mu);
+}
+
+void
+hugemem_heap_init(void)
+{
+	/*
+	 * One arena: another thread's own would be mapped apart, in small
+	 * pages. The heap grown (and kept when trimmed) a step at a time.
+	 */
+	if (!mallopt(M_ARENA_MAX, 1) || !mallopt(M_TOP_PAD, (int)HEAP_STEP))
+		return;		/* not glibc's malloc: left as it is */
+	void *brk_then = sbrk(0);
+	if (brk_then == (void *)-1)
+		return;
+	/*
+	 * The heap grown by a step now, so that it is advised untouched:
+	 * blocks malloc takes from the heap, not maps, until it has to grow.
+	 */
+	void *blocks[64];
+	int n = 0;
+	while (n < 64 && sbrk(0) == brk_then &&
+	    (blocks[n] = malloc(HEAP_NUDGE)) != NULL)
+		n++;
+	while (n > 0)
+		free(blocks[--n]);
+	pthread_mutex_lock(&heap_mu);
+	heap_advised = ((uintptr_t)brk_then + SMALL_PAGE - 1) &
+	    ~(SMALL_PAGE - 1);
+	pthread_mutex_unlock(&heap_mu);
+	hugemem_heap_grown();
 }

@@ -16,6 +16,7 @@
 
 #include "daemon/analyzer.h"
 #include "daemon/clock.h"
+#include "daemon/hugemem.h"
 #include "daemon/live.h"
 #include "daemon/live_capture.h"
 #include "daemon/live_writer.h"
@@ -284,6 +285,7 @@ housekeeping(struct live *l)
 		live_writer_check_file(l->w, l->a);
 		if (live_writer_flush(l->w, l->a, now, INT64_MIN, 0) == 0)
 			l->last_flush = now;
+		hugemem_heap_grown();
 	}
 	if (now - l->last_stats >= o->stats_us && store_stats(l) == 0)
 		l->last_stats = now;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "daemon/clock.h"
+#include "daemon/hugemem.h"
 #include "daemon/offline.h"
 #include "daemon/offline_run.h"
 #include "daemon/writer.h"
@@ -56,6 +57,7 @@ expire_tick(void *arg, int64_t ts_us)
 
 	if (now > r->peak)
 		r->peak = now;
+	hugemem_heap_grown();
 	/* what has been quiet for a tick is written, and stays in memory */
 	if (writer_async_expire(r->w, r->a, ts_us, &r->o->ex,
 	    expire_every(r->o)) != 0) {

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "common/suggest.h"
+#include "daemon/hugemem.h"
 #include "daemon/live.h"
 #include "daemon/offline_run.h"
 #include "store/clickhouse.h"
@@ -358,6 +359,7 @@ main(int argc, char *argv[])
 		},
 	};
 
+	hugemem_heap_init();
 	op.dbpath = getenv("UDPFLOWS_DB");
 	op.ch.spool_max = 1000000;
 	parse_args(argc, argv, &op);

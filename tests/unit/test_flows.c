@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "cli/timearg.h"
 #include "daemon/analyzer.h"
@@ -835,6 +837,89 @@ test_hugemem(void)
 	hugemem_free(NULL, HUGEMEM_PAGE);
 }
 
+/*
+ * Whether the mapping holding p is advised for huge pages ("hg" among its
+ * VmFlags in /proc/self/smaps); -1: no mapping holds it.
+ */
+static int
+advised_huge(const void *p)
+{
+	char line[512];
+	int in = 0, found = -1;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
+			in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+			continue;
+		}
+		if (in && strncmp(line, "VmFlags:", 8) == 0)
+			found = strstr(line, " hg") != NULL;
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * malloc's heap: advised for huge pages where blocks land, and what it
+ * grows by afterwards once hugemem_heap_grown has seen it.
+ */
+static void
+test_hugemem_heap(void)
+{
+	enum { BLOCK = 64 << 10, MANY = 1200 };	/* 75 MiB: past a step */
+	static void *b[MANY];
+
+	void *probe = mmap(NULL, HUGEMEM_PAGE, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int thp = probe != MAP_FAILED &&
+	    madvise(probe, HUGEMEM_PAGE, MADV_HUGEPAGE) == 0;
+	if (probe != MAP_FAILED)
+		munmap(probe, HUGEMEM_PAGE);
+	if (!thp) {
+		printf("ok %d # skip no transparent huge pages here\n",
+		    ++tap_count);
+		return;
+	}
+	/* the heap below its top now is small pages, as it was touched */
+	uintptr_t before = (uintptr_t)sbrk(0);
+	hugemem_heap_init();
+	uintptr_t stepped = (uintptr_t)sbrk(0);
+	ok(stepped >= before + (60 << 20), "heap: grown by a step at once "
+	    "(%lu KiB)", (unsigned long)((stepped - before) >> 10));
+	size_t n = 0;
+	while (n < MANY && (b[n] = malloc(BLOCK)) != NULL)
+		n++;
+	is_int(n, MANY, "heap: %d blocks of 64 KiB", MANY);
+	size_t in_step = 0, in_step_plain = 0, beyond = 0, beyond_plain = 0;
+	for (size_t i = 0; i < n; i++) {
+		uintptr_t a = (uintptr_t)b[i];
+		int huge = advised_huge(b[i]) == 1;
+		if (a >= before && a + BLOCK <= stepped) {
+			in_step++;
+			in_step_plain += !huge;
+		} else if (a >= stepped) {
+			beyond++;
+			beyond_plain += !huge;
+		}
+	}
+	ok(in_step > 900 && in_step_plain == 0, "heap: the %zu blocks in "
+	    "the first step advised (%zu not)", in_step, in_step_plain);
+	ok(beyond > 0 && beyond_plain > 0, "heap: %zu blocks past it, not "
+	    "yet advised (%zu)", beyond, beyond_plain);
+	hugemem_heap_grown();
+	beyond_plain = 0;
+	for (size_t i = 0; i < n; i++)
+		if ((uintptr_t)b[i] >= stepped)
+			beyond_plain += advised_huge(b[i]) != 1;
+	is_int(beyond_plain, 0, "heap: advised too once the growth is seen");
+	while (n > 0)
+		free(b[--n]);
+}
+
 /* An IPv4 packet from 198.18.0.x to 198.18.0.y, its 8 bytes of L4 after. */
 static size_t
 ip4_packet(uint8_t *b, uint8_t proto, uint8_t ttl, uint8_t x, uint8_t y,
@@ -916,6 +1001,7 @@ main(void)
 	test_wheel_rules();
 	test_wheel_vs_scan();
 	test_hugemem();
+	test_hugemem_heap();
 	test_host_ttl_order();
 	return tap_done();
 }
