@@ -78,7 +78,7 @@ hugemem_heap_grown(void)
 	pthread_mutex_unlock(&heap_mu);
 }
 
-void
+int
 hugemem_heap_init(void)
 {
 	/*
@@ -86,10 +86,10 @@ hugemem_heap_init(void)
 	 * pages. The heap grown (and kept when trimmed) a step at a time.
 	 */
 	if (!mallopt(M_ARENA_MAX, 1) || !mallopt(M_TOP_PAD, (int)HEAP_STEP))
-		return;		/* not glibc's malloc: left as it is */
+		return 0;	/* not glibc's malloc: left as it is */
 	void *brk_then = sbrk(0);
 	if (brk_then == (void *)-1)
-		return;
+		return 0;
 	/*
 	 * The heap grown by a step now, so that it is advised untouched:
 	 * blocks malloc takes from the heap, not maps, until it has to grow.
@@ -101,9 +101,12 @@ hugemem_heap_init(void)
 		n++;
 	while (n > 0)
 		free(blocks[--n]);
+	if (sbrk(0) == brk_then)
+		return 0;	/* malloc takes no heap (a sanitizer's own) */
 	pthread_mutex_lock(&heap_mu);
 	heap_advised = ((uintptr_t)brk_then + SMALL_PAGE - 1) &
 	    ~(SMALL_PAGE - 1);
 	pthread_mutex_unlock(&heap_mu);
 	hugemem_heap_grown();
+	return 1;
 }

@@ -33,8 +33,10 @@ void hugemem_free(void *, size_t size);
  * MiB at a time, and advised for huge pages. Only the part of a heap
  * that exists can be advised: hugemem_heap_grown advises what the heap
  * has grown by since (call it now and then; cheap when it has not).
+ * hugemem_heap_init returns 0 where malloc is not glibc's or takes no
+ * heap (a sanitizer's allocator), and then nothing changes.
  */
-void hugemem_heap_init(void);
+int hugemem_heap_init(void);
 void hugemem_heap_grown(void);
 
 #endif

@@ -359,7 +359,7 @@ main(int argc, char *argv[])
 		},
 	};
 
-	hugemem_heap_init();
+	(void)hugemem_heap_init();
 	op.dbpath = getenv("UDPFLOWS_DB");
 	op.ch.spool_max = 1000000;
 	parse_args(argc, argv, &op);

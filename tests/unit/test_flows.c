@@ -886,7 +886,11 @@ test_hugemem_heap(void)
 	}
 	/* the heap below its top now is small pages, as it was touched */
 	uintptr_t before = (uintptr_t)sbrk(0);
-	hugemem_heap_init();
+	if (!hugemem_heap_init()) {
+		printf("ok %d # skip malloc takes no heap here (a sanitizer's "
+		    "allocator)\n", ++tap_count);
+		return;
+	}
 	uintptr_t stepped = (uintptr_t)sbrk(0);
 	ok(stepped >= before + (60 << 20), "heap: grown by a step at once "
 	    "(%lu KiB)", (unsigned long)((stepped - before) >> 10));
