@@ -56,7 +56,8 @@ hugemem_free(void *p, size_t size)
 /* the heap's growth step */
 #define HEAP_STEP	((size_t)64 << 20)
 #define SMALL_PAGE	((uintptr_t)4096)
-#define HEAP_NUDGE	((size_t)64 << 10)	/* below M_MMAP_THRESHOLD */
+/* below malloc's mmap threshold (128 KiB, fixed once M_TOP_PAD is set) */
+#define HEAP_NUDGE	((size_t)64 << 10)
 
 static pthread_mutex_t	heap_mu = PTHREAD_MUTEX_INITIALIZER;
 static uintptr_t	heap_advised;	/* up to here; 0: not in use */

@@ -1,9 +1,9 @@
 /*
  * Memory on transparent huge pages, so that touching it for the first
  * time costs one page fault a 2 MiB, not one a 4 KiB page: in a virtual
- * machine that shadows the guest's page tables, the first touch of a
- * 4 KiB page costs about 5-10 us in the hypervisor, against a few
- * nanoseconds for every later one (tests/bench/README.md, stop 31).
+ * machine that shadows the guest's page tables, each first touch of a
+ * small page is a trip into the hypervisor, orders of magnitude dearer
+ * than any later touch (measured in tests/bench/README.md).
  *
  * The large tables that grow with the flows: from 2 MiB on, mapped 2 MiB
  * aligned apart from malloc's heap, so that when freed they go back to
@@ -23,10 +23,8 @@ void hugemem_free(void *, size_t size);
 
 /*
  * malloc's heap too: everything else that grows with the flows (error
- * aggregates, the expiry wheel, batches, SQLite's pages). On busy-100k
- * it leaves about 600 of 3,300 small first touches and takes 8% off the
- * CPU time; the price is memory malloc holds free in huge pages (5 MB
- * more at busy-100k's peak, 2 MB on a small capture).
+ * aggregates, the expiry wheel, batches, SQLite's pages). The price is
+ * memory malloc holds free inside huge pages it has touched.
  *
  * hugemem_heap_init, first thing in main, before any thread: one heap for
  * all threads (thread arenas would be fresh 4 KiB pages again), grown 64
