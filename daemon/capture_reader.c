@@ -6,6 +6,7 @@
 
 #include "daemon/capture_reader.h"
 #include "daemon/clock.h"
+#include "daemon/read_ahead.h"
 #include "parsers/decode.h"
 #include "parsers/pcap_record.h"
 
@@ -27,7 +28,22 @@ struct capture_reader {
 	size_t				 pos, have;	/* next record; bytes */
 	off_t				 buf_at;	/* offset of buf[0] */
 	int				 eof;
+	/*
+	 * Read ahead: records parsed in the chunk where they lie (buf_at
+	 * its offset, pos in it, have its length); buf is only where a
+	 * record across chunks is put together.
+	 */
+	struct read_ahead		*ra;
+	const uint8_t			*chunk;
+	size_t				 fetched;	/* prefetched up to */
 };
+
+/*
+ * A chunk the writer thread read is in the other core's cache, and the
+ * hardware prefetcher does not fetch it far enough ahead: without this,
+ * the first look at each record header was a fifth of the reader's time.
+ */
+#define PREFETCH_AHEAD	4096
 
 int
 capture_reader_format(pcap_t *p, const uint8_t magic[4],
@@ -91,11 +107,34 @@ capture_reader_new(pcap_t *p, FILE *fp)
 	return r;
 }
 
+struct read_ahead *
+capture_reader_read_ahead(struct capture_reader *r, void (*wake)(void *),
+    void *wake_arg)
+{
+	size_t stage = PCAP_RECORD_HEADER_LEN + r->fmt.snaplen;
+	uint8_t *b;
+
+	if (!r->own || r->ra != NULL || r->have > 0 ||
+	    (b = malloc(stage)) == NULL)
+		return NULL;
+	if ((r->ra = read_ahead_new(r->fd, r->buf_at, wake, wake_arg)) ==
+	    NULL) {
+		free(b);
+		return NULL;
+	}
+	free(r->buf);
+	r->buf = b;
+	r->cap = stage;
+	return r->ra;
+}
+
 void
 capture_reader_free(struct capture_reader *r)
 {
-	if (r != NULL)
+	if (r != NULL) {
 		free(r->buf);
+		read_ahead_free(r->ra);
+	}
 	free(r);
 }
 
@@ -147,6 +186,99 @@ own_next(struct capture_reader *r, struct pcap_record *rec)
 	}
 }
 
+/*
+ * The chunks after the one being parsed: 1 with the record that goes on
+ * in them in rec (put together in buf), else 0, in the next chunk (the
+ * last ended with a record) or at the end or an error (the record across
+ * left to libpcap).
+ */
+static int
+next_chunk(struct capture_reader *r, struct pcap_record *rec)
+{
+	size_t staged = r->have - r->pos, used = 0;
+	off_t rec_at = r->buf_at + (off_t)r->pos;
+	const uint8_t *p;
+	ssize_t n;
+
+	if (r->chunk != NULL && r->have < READ_AHEAD_CHUNK)
+		goto end;		/* the last chunk ends inside it */
+	/* copied before the chunk is given up */
+	if (staged > 0)
+		memcpy(r->buf, r->chunk + r->pos, staged);
+	for (;;) {
+		if ((n = read_ahead_next(r->ra, &p)) <= 0)
+			goto end;
+		used = 0;
+		if (staged == 0)
+			goto done;
+		for (;;) {
+			switch (pcap_record_parse(&r->fmt, r->buf, staged,
+			    rec)) {
+			case PCAP_RECORD_OK:
+				goto done;
+			case PCAP_RECORD_OVERSIZE:
+				goto end;
+			case PCAP_RECORD_SHORT:
+				break;
+			}
+			size_t need = staged < PCAP_RECORD_HEADER_LEN ?
+			    PCAP_RECORD_HEADER_LEN - staged :
+			    PCAP_RECORD_HEADER_LEN + rec->caplen - staged;
+			if (need > (size_t)n - used)
+				need = (size_t)n - used;
+			if (need == 0)
+				break;		/* on in the next chunk */
+			memcpy(r->buf + staged, p + used, need);
+			staged += need;
+			used += need;
+		}
+		if (n < (ssize_t)READ_AHEAD_CHUNK)
+			goto end;	/* the file ends inside it */
+	}
+done:
+	r->chunk = p;
+	r->have = (size_t)n;
+	r->pos = used;
+	r->buf_at = read_ahead_offset(r->ra);
+	return staged > 0;
+end:
+	/* libpcap takes over at the record across */
+	r->chunk = NULL;
+	r->buf_at = rec_at;
+	r->pos = r->have = 0;
+	r->eof = 1;
+	return 0;
+}
+
+/* The next record of a file read ahead, or 0 as own_next. */
+static int
+ahead_next(struct capture_reader *r, struct pcap_record *rec)
+{
+	for (;;) {
+		switch (r->chunk == NULL ? PCAP_RECORD_SHORT :
+		    pcap_record_parse(&r->fmt, r->chunk + r->pos,
+		    r->have - r->pos, rec)) {
+		case PCAP_RECORD_OK:
+			r->pos += rec->size;
+			while (r->fetched < r->pos + PREFETCH_AHEAD &&
+			    r->fetched < r->have) {
+				__builtin_prefetch(r->chunk + r->fetched);
+				r->fetched += 64;
+			}
+			return 1;
+		case PCAP_RECORD_OVERSIZE:
+			return 0;
+		case PCAP_RECORD_SHORT:
+			if (r->eof)
+				return 0;
+			r->fetched = 0;
+			if (next_chunk(r, rec))
+				return 1;
+			break;
+		}
+	}
+}
+
 int
 capture_reader_next(struct capture_reader *r, struct capture_packet *pk,
     char *err, size_t errlen)
@@ -157,7 +289,7 @@ capture_reader_next(struct capture_reader *r, struct capture_packet *pk,
 
 	if (r->own) {
 		struct pcap_record rec;
-		if (own_next(r, &rec)) {
+		if (r->ra != NULL ? ahead_next(r, &rec) : own_next(r, &rec)) {
 			pk->ts_us = rec.ts_us;
 			pk->caplen = rec.caplen;
 			pk->len = rec.len;

@@ -17,6 +17,8 @@
 #include "daemon/decompress.h"
 #include "daemon/clock.h"
 #include "daemon/offline.h"
+#include "daemon/read_ahead.h"
+#include "daemon/writer.h"
 #include "parsers/pcap_record.h"
 
 #define PROGRESS_EVERY		65536	/* packets between clock checks */
@@ -289,11 +291,12 @@ read_packets(struct reading *r, struct analyzer *a, struct offline_input *in,
 
 int
 offline_read(struct analyzer *a, struct offline_input *in, int progress_shown,
-    const struct offline_tick *tick)
+    const struct offline_tick *tick, struct writer_async *helper)
 {
 	char seek_err[256] = "";
 	struct capture_file cf = { .size = 0, .filtered = 0 };
 	struct capture_reader *rd;
+	struct read_ahead *ra = NULL;
 	struct reading r = { .record_at = PCAP_FILE_HEADER_LEN,
 	    .next_tick = INT64_MIN };
 	int rc;
@@ -311,8 +314,14 @@ offline_read(struct analyzer *a, struct offline_input *in, int progress_shown,
 		file_close(&cf);
 		return -1;
 	}
+	if (helper != NULL && (ra = capture_reader_read_ahead(rd,
+	    writer_async_wake, helper)) != NULL)
+		writer_async_lend(helper, read_ahead_work, read_ahead_wanted,
+		    ra);
 	rc = read_packets(&r, a, in, &cf, rd, progress_shown, tick, seek_err,
 	    sizeof(seek_err));
+	if (ra != NULL)
+		writer_async_lend(helper, NULL, NULL, NULL);
 	capture_reader_free(rd);
 	if (progress_shown && r.shown != r.started)
 		fprintf(stderr, "\r\033[K");

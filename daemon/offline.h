@@ -35,9 +35,11 @@ struct offline_tick {
 /*
  * Feed every packet of one capture to the analyzer. Returns -1 with in->err
  * set when the file cannot be read to its end; what was read before the bad
- * spot stays in the analyzer.
+ * spot stays in the analyzer. helper, if not NULL, is lent the reading
+ * ahead of the file between its batches (daemon/read_ahead.h).
  */
+struct writer_async;
 int offline_read(struct analyzer *, struct offline_input *, int show_progress,
-    const struct offline_tick *);
+    const struct offline_tick *, struct writer_async *helper);
 
 #endif

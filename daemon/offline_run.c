@@ -118,7 +118,7 @@ read_inputs(struct offline_run *r)
 
 	for (; r->nread < r->o->ninputs; r->nread++) {
 		struct offline_input *in = &r->inputs[r->nread];
-		if (offline_read(r->a, in, show_progress, &tick) == 0)
+		if (offline_read(r->a, in, show_progress, &tick, r->w) == 0)
 			continue;
 		if (r->failed)
 			return 0;		/* the database says why */

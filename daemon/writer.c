@@ -3,6 +3,7 @@
  * written, for both run modes (see writer.h).
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -273,24 +274,41 @@ writer_batch_put(struct store *s, struct writer_batch *b)
 }
 
 /*
+ * Records written between two looks at the work lent (writer_async_lend),
+ * a fraction of a millisecond: the reader's read-ahead ring lasts about
+ * half of one. As many rows as the store's largest INSERT, so that a long
+ * run of new rows is cut where a statement ends anyway.
+ */
+#define WRITE_PIECE	256
+
+/*
  * An offline run's batch: runs of new rows in multi-row INSERTs, numbered
  * as the reader numbered them (the store checks that they follow), and
- * rows written before rewritten in place.
+ * rows written before rewritten in place; between(arg) after every piece.
  */
 static int
-batch_write(struct store *s, struct writer_batch *b)
+batch_write(struct store *s, struct writer_batch *b,
+    void (*between)(void *), void *arg)
 {
-	for (size_t i = 0, j; i < b->n; i = j) {
+	for (size_t i = 0, j, piece = 0; i < b->n; i = j) {
 		if (!b->fresh[i]) {
 			if (store_flow_put(s, batch_record(b, i), &b->ids[i]) != 0)
 				return -1;
 			j = i + 1;
-			continue;
+			piece++;
+		} else {
+			for (j = i; j < b->n && b->fresh[j] &&
+			    j - i < WRITE_PIECE - piece; j++)
+				batch_record(b, j);
+			if (store_run_flows(s, b->flows + i, j - i,
+			    b->ids[i]) != 0)
+				return -1;
+			piece += j - i;
 		}
-		for (j = i; j < b->n && b->fresh[j]; j++)
-			batch_record(b, j);
-		if (store_run_flows(s, b->flows + i, j - i, b->ids[i]) != 0)
-			return -1;
+		if (piece >= WRITE_PIECE) {
+			between(arg);
+			piece = 0;
+		}
 	}
 	return 0;
 }
@@ -324,7 +342,60 @@ struct writer_async {
 	struct expiry_wheel	*wheel;
 	int		 logging;	/* the flow table's dirty log is on */
 	int		 rescan;	/* the wheel missed flows: rebuild it */
+	/* work lent between batches (writer_async_lend) */
+	int		(*lent_work)(void *);
+	int		(*lent_wanted)(void *);
+	void		*lent_arg;
+	int		 in_lent;	/* the writer thread is in lent_work */
+	atomic_int	 asleep;	/* waiting, none wanted */
 };
+
+/*
+ * Lent work, while it is wanted, before each batch: it is what the reader
+ * would otherwise do itself. Called and returning with w->mu held.
+ */
+static void
+async_lent(struct writer_async *w)
+{
+	while (w->lent_work != NULL && w->lent_wanted(w->lent_arg)) {
+		int (*work)(void *) = w->lent_work;
+		void *arg = w->lent_arg;
+
+		w->in_lent = 1;
+		pthread_mutex_unlock(&w->mu);
+		int did = work(arg);
+		pthread_mutex_lock(&w->mu);
+		w->in_lent = 0;
+		pthread_cond_broadcast(&w->cv);	/* for writer_async_lend */
+		if (!did)
+			break;
+	}
+}
+
+/* Lent work between pieces of a batch: the reader waits for it more. */
+static void
+async_between(void *arg)
+{
+	struct writer_async *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	async_lent(w);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/*
+ * Wait for a batch or the end: asleep is set before wanted is asked again,
+ * and writer_async_wake reads asleep after making work, so that one of the
+ * two sees the other (both sequentially consistent).
+ */
+static void
+async_idle_wait(struct writer_async *w)
+{
+	atomic_store(&w->asleep, 1);
+	if (w->lent_work == NULL || !w->lent_wanted(w->lent_arg))
+		pthread_cond_wait(&w->cv, &w->mu);
+	atomic_store(&w->asleep, 0);
+}
 
 static void *
 async_main(void *arg)
@@ -333,8 +404,11 @@ async_main(void *arg)
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		while (w->head == NULL && !w->done)
-			pthread_cond_wait(&w->cv, &w->mu);
+		async_lent(w);
+		if (w->head == NULL && !w->done) {
+			async_idle_wait(w);
+			continue;
+		}
 		struct writer_batch *b = w->head;
 		if (b == NULL)
 			break;
@@ -344,7 +418,7 @@ async_main(void *arg)
 		int failed = w->failed;
 		pthread_mutex_unlock(&w->mu);
 		/* the store is this thread's alone until finish */
-		int rc = failed ? 0 : batch_write(w->s, b);
+		int rc = failed ? 0 : batch_write(w->s, b, async_between, w);
 		pthread_mutex_lock(&w->mu);
 		w->queued--;
 		if (rc != 0)
@@ -565,6 +639,32 @@ writer_async_expire(struct writer_async *w, struct analyzer *a,
 	struct idle c = { .now = now_us, .ex = ex, .quiet_us = quiet_us };
 
 	return async_hand_over_idle(w, a, &c);
+}
+
+void
+writer_async_lend(struct writer_async *w, int (*work)(void *),
+    int (*wanted)(void *), void *arg)
+{
+	pthread_mutex_lock(&w->mu);
+	while (w->in_lent)
+		pthread_cond_wait(&w->cv, &w->mu);
+	w->lent_work = work;
+	w->lent_wanted = wanted;
+	w->lent_arg = arg;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void
+writer_async_wake(void *arg)
+{
+	struct writer_async *w = arg;
+
+	if (atomic_load(&w->asleep)) {
+		pthread_mutex_lock(&w->mu);
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+	}
 }
 
 uint64_t
