@@ -165,27 +165,6 @@ fill(struct capture_reader *r)
 		r->have += (size_t)n;
 }
 
-/* The next record, or 0: libpcap is to read on from buf_at + pos. */
-static int
-own_next(struct capture_reader *r, struct pcap_record *rec)
-{
-	for (;;) {
-		switch (pcap_record_parse(&r->fmt, r->buf + r->pos,
-		    r->have - r->pos, rec)) {
-		case PCAP_RECORD_OK:
-			r->pos += rec->size;
-			return 1;
-		case PCAP_RECORD_OVERSIZE:
-			return 0;
-		case PCAP_RECORD_SHORT:
-			if (r->eof)
-				return 0;
-			fill(r);
-			break;
-		}
-	}
-}
-
 /*
  * The chunks after the one being parsed: 1 with the record that goes on
  * in them in rec (put together in buf), else 0, in the next chunk (the
@@ -250,19 +229,23 @@ end:
 	return 0;
 }
 
-/* The next record of a file read ahead, or 0 as own_next. */
+/*
+ * The next record, or 0: libpcap is to read on from buf_at + pos. Read
+ * ahead, records lie in the ring's chunks, else in buf.
+ */
 static int
-ahead_next(struct capture_reader *r, struct pcap_record *rec)
+own_next(struct capture_reader *r, struct pcap_record *rec)
 {
 	for (;;) {
-		switch (r->chunk == NULL ? PCAP_RECORD_SHORT :
-		    pcap_record_parse(&r->fmt, r->chunk + r->pos,
-		    r->have - r->pos, rec)) {
+		const uint8_t *at = r->ra != NULL ? r->chunk : r->buf;
+		switch (at == NULL ? PCAP_RECORD_SHORT : pcap_record_parse(
+		    &r->fmt, at + r->pos, r->have - r->pos, rec)) {
 		case PCAP_RECORD_OK:
 			r->pos += rec->size;
-			while (r->fetched < r->pos + PREFETCH_AHEAD &&
+			while (r->ra != NULL &&
+			    r->fetched < r->pos + PREFETCH_AHEAD &&
 			    r->fetched < r->have) {
-				__builtin_prefetch(r->chunk + r->fetched);
+				__builtin_prefetch(at + r->fetched);
 				r->fetched += 64;
 			}
 			return 1;
@@ -271,6 +254,10 @@ ahead_next(struct capture_reader *r, struct pcap_record *rec)
 		case PCAP_RECORD_SHORT:
 			if (r->eof)
 				return 0;
+			if (r->ra == NULL) {
+				fill(r);
+				break;
+			}
 			r->fetched = 0;
 			if (next_chunk(r, rec))
 				return 1;
@@ -289,7 +276,7 @@ capture_reader_next(struct capture_reader *r, struct capture_packet *pk,
 
 	if (r->own) {
 		struct pcap_record rec;
-		if (r->ra != NULL ? ahead_next(r, &rec) : own_next(r, &rec)) {
+		if (own_next(r, &rec)) {
 			pk->ts_us = rec.ts_us;
 			pk->caplen = rec.caplen;
 			pk->len = rec.len;
