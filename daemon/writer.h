@@ -63,12 +63,12 @@ uint64_t writer_async_rows(const struct writer_async *);
 int writer_async_finish(struct writer_async *, struct analyzer *);
 
 /*
- * Lend the writer thread, whenever it is between batches, to other work:
- * it calls work(arg) (a small piece, which says whether it did any) while
- * wanted(arg) says there is some, and writes the next batch after each
- * piece. The work is taken back (work NULL) only once the writer thread
- * is out of it. writer_async_wake rouses a writer thread asleep because
- * nothing was wanted; cheap when it is not asleep.
+ * Lend the writer thread to other work, done before its batches: when it
+ * is idle, before each batch and every 256 records within one, it calls
+ * work(arg) (a small piece, which says whether it did any) as long as
+ * wanted(arg) says there is some. The work is taken back (work NULL) only
+ * once the writer thread is out of it. writer_async_wake rouses a writer
+ * thread asleep because nothing was wanted; cheap when it is not asleep.
  */
 void writer_async_lend(struct writer_async *, int (*work)(void *),
     int (*wanted)(void *), void *arg);
