@@ -41,7 +41,7 @@ struct capture_reader {
 /*
  * A chunk the writer thread read is in the other core's cache, and the
  * hardware prefetcher does not fetch it far enough ahead: without this,
- * the first look at each record header was a fifth of the reader's time.
+ * the reader waits on the first look at each record header.
  */
 #define PREFETCH_AHEAD	4096
 

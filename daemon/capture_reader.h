@@ -2,13 +2,14 @@
  * The packets of a saved capture that libpcap has opened. A classic pcap
  * file in this machine's byte order, of a link type udpflowd decodes, on a
  * regular file, is read by udpflowd itself: chunks read with pread(2)
- * into one buffer, or into a ring by a helper thread too (read ahead), each
- * packet handed on where it lies (parsers/pcap_record.h), where libpcap copies
- * every record twice through stdio, which was most of a bare libpcap
- * loop's time. libpcap has checked the file header, reads every other
- * file, and takes over, at the record where this reader stops, from the
- * first record it would treat specially, at the end of the file and at a
- * read error: truncated and damaged files read and fail as with libpcap.
+ * into one buffer, or into a ring by a helper thread too (read ahead),
+ * each packet handed on where it lies (parsers/pcap_record.h), where
+ * libpcap copies every record twice through stdio, which was most of a
+ * bare libpcap loop's time. libpcap has checked the file header, reads
+ * every other file, and takes over, at the record where this reader
+ * stops, from the first record it would treat specially, at the end of
+ * the file and at a read error: truncated and damaged files read and fail
+ * as with libpcap.
  */
 #ifndef UDPFLOWS_CAPTURE_READER_H
 #define UDPFLOWS_CAPTURE_READER_H
@@ -51,9 +52,9 @@ void capture_reader_free(struct capture_reader *);
 /*
  * Have the file read ahead (daemon/read_ahead.h) from its first record,
  * before any is read: the read_ahead for a helper thread to work on, or
- * NULL when this reader does not read the file itself, a record may be
- * longer than a chunk, or memory runs out (it then reads as before). Take
- * the helper off it before capture_reader_free.
+ * NULL when this reader does not read the file itself or memory runs out
+ * (it then reads as before). A record may span chunks. Take the helper
+ * off it before capture_reader_free.
  */
 struct read_ahead;
 struct read_ahead *capture_reader_read_ahead(struct capture_reader *,

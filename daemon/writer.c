@@ -274,10 +274,10 @@ writer_batch_put(struct store *s, struct writer_batch *b)
 }
 
 /*
- * Records written between two looks at the work lent (writer_async_lend),
- * a fraction of a millisecond: the reader's read-ahead ring lasts about
- * half of one. As many rows as the store's largest INSERT, so that a long
- * run of new rows is cut where a statement ends anyway.
+ * Records written between two looks at the work lent (writer_async_lend):
+ * few enough that the reader's read-ahead ring is topped up while a batch
+ * is written, and as many rows as the store's largest INSERT, so that a
+ * long run of new rows is cut where a statement ends anyway.
  */
 #define WRITE_PIECE	256
 
